@@ -1,0 +1,61 @@
+# The course's two commands: `make lab` (set up and open the course) and `make test`
+# (set up and run every test, notebooks included). Everything installs into .venv.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+JUPYTER_PORT ?= 8888
+# Jupyter refuses to run as root unless told to (containers, CI, Binder-like machines).
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
+NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
+
+.PHONY: help install data lab test test-unit test-notebooks lint format bench clean
+
+help:
+	@echo "make lab    set up and start JupyterLab on 127.0.0.1:$(JUPYTER_PORT)"
+	@echo "make test   set up and run the unit tests and every notebook (pytest --nbval)"
+	@echo "make data   build the SynthBraTS cohort into data/synthbrats (cached)"
+	@echo "make lint   ruff on code and notebooks;  make bench  run the benchmarks"
+
+# CPU torch first: a bare `torch` requirement could pull a multi-GB CUDA build.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet "torch==2.13.0"
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+data: install
+	$(BIN)/course-utils data
+
+lab: data
+	@echo "Starting JupyterLab: open the http://127.0.0.1:$(JUPYTER_PORT)/lab?token=... URL printed below."
+	$(BIN)/jupyter lab --no-browser --ip 127.0.0.1 --port $(JUPYTER_PORT) $(ROOT_FLAG) \
+		--ServerApp.root_dir="$(CURDIR)" notebooks/00_start_here.ipynb
+
+test: data
+	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest $(NBVAL) notebooks
+
+test-unit: install
+	$(BIN)/python -m pytest tests
+
+test-notebooks: data
+	$(BIN)/python -m pytest $(NBVAL) notebooks
+
+lint: install
+	$(BIN)/ruff check course_utils tests benchmarks notebooks
+	$(BIN)/ruff format --check course_utils tests benchmarks
+
+format: install
+	$(BIN)/ruff format course_utils tests benchmarks
+	$(BIN)/ruff check --fix course_utils tests benchmarks notebooks
+
+bench: data
+	$(BIN)/python benchmarks/synth.py
+
+clean:
+	rm -rf $(VENV) data/synthbrats .pytest_cache

@@ -1,0 +1,23 @@
+"""course_utils: the shared package of the course "Brain tumour segmentation on MRI with a U-Net".
+
+Modules (one idea each; heavy libraries are imported inside the functions that need them):
+
+- ``errors``: ``CourseDataError`` and its subclasses, raised by every bad input
+- ``paths``: where data and checkpoints live (``COURSE_DATA`` overrides)
+- ``files``: atomic writes and checksums
+- ``synth``: the SynthBraTS generator and the cached default cohort
+- ``plotting``: static figures; ``viewers``: ipywidgets viewers
+- ``exercises``: the checks behind every exercise
+- ``seeding``: ``seed_everything``; ``environment``: the install check
+"""
+
+from __future__ import annotations
+
+from .errors import CourseDataError
+from .seeding import seed_everything
+from .synth import ensure_dataset
+
+__version__ = "0.1.0"
+REPOSITORY = "https://github.com/mi-course/brain-tumour-unet"
+
+__all__ = ["CourseDataError", "ensure_dataset", "seed_everything", "REPOSITORY", "__version__"]

@@ -1,0 +1,27 @@
+"""Shared fixtures: small synthetic volumes and one SynthBraTS subject per test session."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from course_utils import synth
+
+
+@pytest.fixture(scope="session")
+def simulated_subject():
+    """``(arrays, truth)`` of SynthBraTS subject 0 of seed 0 (see `synth.simulate`)."""
+    return synth.simulate((0, 0))
+
+
+@pytest.fixture(scope="session")
+def subject_images():
+    """``make_subject((0, 0))``: the course's worked example, as NIfTI images."""
+    return synth.make_subject((0, 0))
+
+
+@pytest.fixture
+def ras_volume():
+    """A 3D float volume of shape (6, 7, 8) whose value at (x, y, z) is 100x + 10y + z."""
+    x, y, z = np.indices((6, 7, 8))
+    return (100 * x + 10 * y + z).astype(np.float32)

@@ -1,0 +1,29 @@
+"""Where data lives: the repository's data/ folder unless COURSE_DATA says otherwise."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from course_utils import paths
+
+
+def test_inside_a_clone_data_lives_in_the_repository(monkeypatch):
+    monkeypatch.delenv("COURSE_DATA", raising=False)
+    root = paths.repository_root()
+    assert root is not None and (root / "course_utils").is_dir()
+    assert paths.data_dir() == root / "data"
+    assert paths.synthbrats_dir() == root / "data" / "synthbrats"
+    assert paths.checkpoints_dir() == root / "data" / "checkpoints"
+
+
+def test_course_data_overrides_the_data_folder(monkeypatch, tmp_path):
+    monkeypatch.setenv("COURSE_DATA", str(tmp_path))
+    assert paths.data_dir() == tmp_path
+    assert paths.synthbrats_dir() == tmp_path / "synthbrats"
+
+
+def test_home_is_used_outside_a_clone(monkeypatch, tmp_path):
+    monkeypatch.delenv("COURSE_DATA", raising=False)
+    monkeypatch.setattr(paths, "repository_root", lambda: None)
+    monkeypatch.setattr(Path, "home", lambda: tmp_path)
+    assert paths.data_dir() == tmp_path / "course_data"

@@ -1,0 +1,183 @@
+"""SynthBraTS: labels, contrasts, determinism, variety, layout, caching and atomic builds."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import nibabel as nib
+import numpy as np
+import pytest
+
+from course_utils import files, synth
+from course_utils.errors import MissingTemplateError
+
+
+def region_mean(values, mask):
+    return float(values[mask].astype(np.float64).mean())
+
+
+def test_labels_are_exactly_the_brats_values(simulated_subject):
+    arrays, _ = simulated_subject
+    assert set(np.unique(arrays["seg"])) == {0, 1, 2, 4}
+
+
+def test_everything_outside_the_brain_is_zero(simulated_subject):
+    arrays, truth = simulated_subject
+    outside = truth["brain"] <= 0.5
+    for key in (*synth.MODALITIES, "seg"):
+        assert not np.any(arrays[key][outside]), key
+    inside = ~outside
+    assert np.mean(arrays["t1"][inside] > 0) > 0.99
+
+
+@pytest.mark.parametrize("index", [0, 1, 2])
+def test_contrasts_have_the_relative_intensities_a_radiologist_expects(index):
+    arrays, truth = synth.simulate((0, index))
+    healthy = truth["core"] + truth["oedema"] < 0.01
+    wm = (truth["wm"] > 0.9) & healthy
+    gm = (truth["gm"] > 0.9) & healthy
+    csf = (truth["csf"] > 0.9) & healthy
+    necrosis, enhancing, oedema = (arrays["seg"] == label for label in (1, 4, 2))
+    mean = {m: (lambda mask, m=m: region_mean(arrays[m], mask)) for m in synth.MODALITIES}
+    assert mean["t1"](wm) > mean["t1"](gm) > mean["t1"](csf)
+    assert mean["t1"](necrosis) < mean["t1"](gm)
+    assert mean["t1ce"](enhancing) > 1.3 * mean["t1ce"](wm)
+    assert mean["t2"](csf) > mean["t2"](gm) > mean["t2"](wm)
+    assert mean["t2"](oedema) > mean["t2"](gm)
+    assert mean["flair"](csf) < 0.5 * mean["flair"](gm)
+    assert mean["flair"](oedema) > 1.2 * mean["flair"](gm)
+
+
+def test_the_same_seed_gives_the_same_bytes_and_another_seed_does_not():
+    first = synth.make_subject((3, 1))
+    again = synth.make_subject((3, 1))
+    other = synth.make_subject((3, 2))
+    for key in (*synth.MODALITIES, "seg"):
+        assert synth.nifti_gz_bytes(first[key]) == synth.nifti_gz_bytes(again[key]), key
+        assert synth.nifti_gz_bytes(first[key]) != synth.nifti_gz_bytes(other[key]), key
+
+
+def test_tumours_vary_in_size_and_place_like_a_brats_cohort():
+    volumes_cm3, centres_mm = [], []
+    for index in range(8):
+        images = synth.make_subject((7, index))
+        seg = np.asarray(images["seg"].dataobj)
+        voxel_cm3 = np.prod(images["seg"].header.get_zooms()) / 1000
+        volumes_cm3.append((seg > 0).sum() * voxel_cm3)
+        assert (seg == 4).sum() * voxel_cm3 > 0.5, f"subject {index} has no enhancing tumour"
+        centres_mm.append(
+            nib.affines.apply_affine(images["seg"].affine, np.argwhere(seg > 0).mean(0))
+        )
+    assert all(10 <= v <= 200 for v in volumes_cm3), volumes_cm3
+    assert max(volumes_cm3) / min(volumes_cm3) > 2
+    assert np.std(centres_mm, axis=0).max() > 15, "tumours cluster in one place"
+    assert len({np.sign(c[0]) for c in centres_mm}) == 2, "tumours in one hemisphere only"
+
+
+def test_images_share_one_ras_grid_in_millimetres(subject_images):
+    affine = subject_images["t1"].affine
+    for key, image in subject_images.items():
+        assert image.shape == (98, 116, 94), key
+        np.testing.assert_array_equal(image.affine, affine)
+        assert nib.aff2axcodes(image.affine) == ("R", "A", "S")
+        assert image.header.get_zooms() == (2.0, 2.0, 2.0)
+        assert image.header.get_xyzt_units()[0] == "mm"
+    assert subject_images["seg"].get_data_dtype() == np.uint8
+    assert subject_images["flair"].get_data_dtype() == np.int16
+
+
+def test_make_cohort_writes_the_brats_2021_layout(tmp_path):
+    folders = synth.make_cohort(tmp_path, 2, seed=5)
+    assert [f.name for f in folders] == ["SynthBraTS_s5_0000", "SynthBraTS_s5_0001"]
+    for folder in folders:
+        names = sorted(p.name for p in folder.iterdir())
+        assert names == sorted(f"{folder.name}_{k}.nii.gz" for k in (*synth.MODALITIES, "seg"))
+        image = nib.load(folder / f"{folder.name}_t1ce.nii.gz")
+        assert image.shape == (98, 116, 94)
+    assert synth.list_subjects(tmp_path) == folders
+
+
+def test_ensure_dataset_builds_once_then_reuses_the_verified_cohort(tmp_path, monkeypatch):
+    root = synth.ensure_dataset(tmp_path / "cohort", 2, seed=1, progress=False)
+    manifest = json.loads((root / synth.MANIFEST_NAME).read_text())
+    assert manifest["seed"] == 1 and manifest["n_subjects"] == 2
+    assert manifest["version"] == synth.GENERATOR_VERSION
+    assert len(manifest["files"]) == 10
+    for relative, digest in manifest["files"].items():
+        assert files.sha256_file(root / relative) == digest
+
+    def must_not_build(*args, **kwargs):
+        raise AssertionError("rebuilt a cohort that matched its manifest")
+
+    monkeypatch.setattr(synth, "make_cohort", must_not_build)
+    assert synth.ensure_dataset(tmp_path / "cohort", 2, seed=1, progress=False) == root
+
+
+def test_ensure_dataset_rebuilds_a_tampered_or_different_cohort(tmp_path):
+    root = synth.ensure_dataset(tmp_path / "cohort", 1, seed=2, progress=False)
+    t1 = root / "SynthBraTS_s2_0000" / "SynthBraTS_s2_0000_t1.nii.gz"
+    original = t1.read_bytes()
+    t1.write_bytes(original[: len(original) // 2])  # a half-copied file
+    synth.ensure_dataset(root, 1, seed=2, progress=False)
+    assert t1.read_bytes() == original
+
+    synth.ensure_dataset(root, 1, seed=3, progress=False)
+    assert [p.name for p in synth.list_subjects(root)] == ["SynthBraTS_s3_0000"]
+
+
+def test_an_interrupted_build_leaves_the_previous_cohort_and_no_debris(tmp_path, monkeypatch):
+    root = synth.ensure_dataset(tmp_path / "cohort", 1, seed=4, progress=False)
+    before = {p: p.read_bytes() for p in root.rglob("*") if p.is_file()}
+    real_make_subject = synth.make_subject
+    calls = []
+
+    def interrupted(*args, **kwargs):
+        calls.append(args)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real_make_subject(*args, **kwargs)
+
+    monkeypatch.setattr(synth, "make_subject", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        synth.ensure_dataset(root, 3, seed=5, progress=False)
+    after = {p: p.read_bytes() for p in root.rglob("*") if p.is_file()}
+    assert after == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".cohort.lock", "cohort"]
+
+
+def test_a_killed_build_leaves_nothing_half_written_and_the_next_build_cleans_up(tmp_path):
+    root = tmp_path / "cohort"
+    script = textwrap.dedent(
+        f"""
+        from course_utils import synth
+        synth.ensure_dataset({str(root)!r}, 50, seed=0, progress=False)
+        """
+    )
+    process = subprocess.Popen([sys.executable, "-c", script])
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        partials = list(tmp_path.glob(f"{files.TEMP_MARKER}*/SynthBraTS_s0_0001"))
+        if partials:
+            break
+        time.sleep(0.1)
+    else:
+        process.kill()
+        pytest.fail("the build never got going")
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    assert not root.exists(), "a killed build must not leave a cohort folder behind"
+
+    synth.ensure_dataset(root, 1, seed=0, progress=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".cohort.lock", "cohort"]
+
+
+def test_a_missing_template_names_the_package_to_install(monkeypatch):
+    monkeypatch.setattr(synth.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(MissingTemplateError, match="nilearn.*Fix: Install"):
+        synth.template_folder()
