@@ -37,18 +37,18 @@ lab: data
 		--ServerApp.root_dir="$(CURDIR)" notebooks/00_start_here.ipynb
 
 test: data
-	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest
 	$(BIN)/python -m pytest $(NBVAL) notebooks
 
 test-unit: install
-	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest
 
 test-notebooks: data
 	$(BIN)/python -m pytest $(NBVAL) notebooks
 
 lint: install
 	$(BIN)/ruff check course_utils tests benchmarks notebooks
-	$(BIN)/ruff format --check course_utils tests benchmarks
+	$(BIN)/ruff format --check course_utils tests benchmarks notebooks
 
 format: install
 	$(BIN)/ruff format course_utils tests benchmarks

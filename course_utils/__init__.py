@@ -1,6 +1,7 @@
 """course_utils: the shared package of the course "Brain tumour segmentation on MRI with a U-Net".
 
-Modules (one idea each; heavy libraries are imported inside the functions that need them):
+Modules (one idea each; heavy libraries are imported inside the functions that need them,
+so ``import course_utils`` stays fast and headless):
 
 - ``errors``: ``CourseDataError`` and its subclasses, raised by every bad input
 - ``paths``: where data and checkpoints live (``COURSE_DATA`` overrides)
@@ -15,9 +16,17 @@ from __future__ import annotations
 
 from .errors import CourseDataError
 from .seeding import seed_everything
-from .synth import ensure_dataset
 
 __version__ = "0.1.0"
 REPOSITORY = "https://github.com/mi-course/brain-tumour-unet"
 
 __all__ = ["CourseDataError", "ensure_dataset", "seed_everything", "REPOSITORY", "__version__"]
+
+
+def __getattr__(name: str):
+    # ensure_dataset pulls in nibabel and scipy: import it on first use only.
+    if name == "ensure_dataset":
+        from .synth import ensure_dataset
+
+        return ensure_dataset
+    raise AttributeError(f"module 'course_utils' has no attribute {name!r}")

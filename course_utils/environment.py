@@ -56,15 +56,14 @@ def check_environment(extras: tuple[str, ...] = ()) -> list[PackageStatus]:
     return statuses
 
 
-def report_environment(statuses: list[PackageStatus] | None = None) -> bool:
+def report_environment(statuses: list[PackageStatus] | None = None) -> None:
     """Print one line if all is well, or one line per missing or outdated package."""
     statuses = check_environment() if statuses is None else statuses
     problems = [status for status in statuses if not status.ok]
     if not problems:
         print(f"✔ all {len(statuses)} required packages are installed and recent enough")
-        return True
+        return
     for status in problems:
         found = "missing" if status.installed is None else f"found {status.installed}"
         print(f"✘ {status.name}{status.wanted}: {found}")
     print('Fix: run `make lab` again, or `pip install -e ".[test]"` from the repository.')
-    return False

@@ -9,8 +9,8 @@ An exercise in a notebook has three cells (see CONTRIBUTING.md):
    the student version);
 3. the check: ``exercises.check_<name>(function)``.
 
-Checks never raise, so a notebook can always be run top to bottom; they return ``True``
-when every case passes.
+Checks never raise, so a notebook can always be run top to bottom, and return nothing, so
+the check cell shows only the feedback; ``run_cases`` gives the pass/fail result to code.
 
 Used by notebook 00 onwards; each check names the notebook it belongs to.
 """
@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Case", "check", "check_tumour_volume"]
+__all__ = ["Case", "check", "run_cases", "check_tumour_volume"]
 
 
 @dataclass(frozen=True)
@@ -59,17 +59,19 @@ def short(value: Any) -> str:
     return repr(value)
 
 
-def check(name: str, function: Callable, cases: Sequence[Case]) -> bool:
+def check(name: str, function: Callable, cases: Sequence[Case]) -> None:
     """Run ``function`` on every case; print one tick, or feedback for each failing case."""
+    print(run_cases(name, function, cases)[1])
+
+
+def run_cases(name: str, function: Callable, cases: Sequence[Case]) -> tuple[bool, str]:
+    """``(passed, feedback)`` of ``function`` on ``cases``: the work behind `check`."""
     failures = []
     for case in cases:
         try:
             got = function(*case.args, **case.kwargs)
         except NotImplementedError:
-            print(
-                f"✘ {name}: not implemented yet. Fill in the blanks (...) and run the cell again."
-            )
-            return False
+            return False, f"✘ {name}: not implemented yet. Fill in the blanks (...) and run again."
         except Exception as error:  # the learner's code may raise anything
             failures.append(f"  {case.description}: raised {type(error).__name__}: {error}")
             continue
@@ -77,11 +79,9 @@ def check(name: str, function: Callable, cases: Sequence[Case]) -> bool:
             message = f"  {case.description}: expected {short(case.expected)}, got {short(got)}"
             failures.append(message + (f"\n    hint: {case.hint}" if case.hint else ""))
     if failures:
-        print(f"✘ {name}: {len(failures)} of {len(cases)} cases failed")
-        print("\n".join(failures))
-        return False
-    print(f"✔ {name}: all {len(cases)} cases passed")
-    return True
+        header = f"✘ {name}: {len(failures)} of {len(cases)} cases failed"
+        return False, "\n".join([header, *failures])
+    return True, f"✔ {name}: all {len(cases)} cases passed"
 
 
 def labelled_volume(shape, counts: dict[int, int]) -> np.ndarray:
@@ -94,7 +94,7 @@ def labelled_volume(shape, counts: dict[int, int]) -> np.ndarray:
     return np.random.default_rng(0).permutation(values).reshape(shape)
 
 
-def check_tumour_volume(function: Callable) -> bool:
+def check_tumour_volume(function: Callable) -> None:
     """Notebook 00: ``function(seg, voxel_size_mm)`` returns the whole-tumour volume in cm^3.
 
     ``seg`` holds BraTS labels 0/1/2/4; ``voxel_size_mm`` is ``(dx, dy, dz)`` in mm.
@@ -121,4 +121,4 @@ def check_tumour_volume(function: Callable) -> bool:
             unit_hint,
         ),
     ]
-    return check("whole_tumour_volume_cm3", function, cases)
+    check("whole_tumour_volume_cm3", function, cases)

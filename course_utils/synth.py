@@ -447,7 +447,7 @@ def make_subject(seed: int | Sequence[int], spacing_mm: float = 2.0) -> dict[str
     --------
     >>> subject = make_subject((0, 0))
     >>> subject["t1"].shape, subject["seg"].get_data_dtype()
-    ((99, 117, 95), dtype('uint8'))
+    ((98, 116, 94), dtype('uint8'))
     """
     arrays, _ = simulate(seed, spacing_mm)
     affine = load_template(spacing_mm).affine

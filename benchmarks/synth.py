@@ -1,0 +1,60 @@
+"""Benchmark: how fast SynthBraTS generates subjects (the bar: <= 1 s per subject at 2 mm).
+
+Run with ``make bench`` or ``python benchmarks/synth.py [--subjects N] [--threads T]``.
+Prints a table; nothing here is asserted, because timings on shared machines are noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+
+def timed(function, *args, **kwargs):
+    start = time.perf_counter()
+    result = function(*args, **kwargs)
+    return time.perf_counter() - start, result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--subjects", type=int, default=8)
+    parser.add_argument("--spacing", type=float, default=2.0)
+    args = parser.parse_args()
+
+    from course_utils import synth
+
+    template_s, _ = timed(synth.load_template, args.spacing)
+    per_subject = []
+    for index in range(args.subjects):
+        seconds, images = timed(synth.make_subject, (0, index), args.spacing)
+        per_subject.append(seconds)
+    write_s, _ = timed(lambda: [synth.nifti_gz_bytes(image) for image in images.values()])
+    with tempfile.TemporaryDirectory() as folder:
+        cohort = Path(folder) / "cohort"
+        build_s, _ = timed(synth.ensure_dataset, cohort, 4, 0, args.spacing, progress=False)
+        verify_s, _ = timed(synth.ensure_dataset, cohort, 4, 0, args.spacing, progress=False)
+
+    shape = images["t1"].shape
+    rows = [
+        ("load + resample MNI152 template (once per process)", template_s),
+        (f"make_subject, median of {args.subjects}", statistics.median(per_subject)),
+        (f"make_subject, slowest of {args.subjects}", max(per_subject)),
+        ("compress one subject's 5 files (.nii.gz)", write_s),
+        ("ensure_dataset: build 4 subjects (generate, write, hash)", build_s),
+        ("ensure_dataset: verify 4 cached subjects", verify_s),
+    ]
+    print(f"SynthBraTS at {args.spacing:g} mm, grid {shape}, {os.cpu_count()} CPUs")
+    print(f"{'step':58} {'seconds':>8}")
+    for name, seconds in rows:
+        print(f"{name:58} {seconds:8.2f}")
+    verdict = "meets" if statistics.median(per_subject) <= 1.0 else "MISSES"
+    print(f"median per subject {statistics.median(per_subject):.2f} s: {verdict} the 1 s bar")
+
+
+if __name__ == "__main__":
+    main()
