@@ -20,6 +20,7 @@ __all__ = [
     "atomic_write_bytes",
     "atomic_write_text",
     "atomic_directory",
+    "atomic_path",
     "exclusive_lock",
     "sha256_file",
 ]
@@ -51,6 +52,28 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
     """Write UTF-8 ``text`` to ``path`` atomically (see `atomic_write_bytes`)."""
     return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary path for a writer that needs a file name (nibabel, pynrrd, SimpleITK).
+
+    The temporary file sits next to ``path`` and keeps its extensions (``.nii.gz``, ``.nrrd``),
+    so writers that pick a format from the name still work; it replaces ``path`` only if the
+    block finishes, and is removed if the block raises.
+    """
+    final = Path(path)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp_name = tempfile.mkstemp(prefix=TEMP_MARKER, suffix=f"-{final.name}", dir=final.parent)
+    os.close(fd)
+    temp = Path(temp_name)
+    try:
+        yield temp
+        os.replace(temp, final)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            temp.unlink()
+        raise
 
 
 @contextlib.contextmanager

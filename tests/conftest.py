@@ -25,3 +25,18 @@ def ras_volume():
     """A 3D float volume of shape (6, 7, 8) whose value at (x, y, z) is 100x + 10y + z."""
     x, y, z = np.indices((6, 7, 8))
     return (100 * x + 10 * y + z).astype(np.float32)
+
+
+@pytest.fixture
+def oblique_image():
+    """A 3D int16 image (12, 10, 8) on an oblique, anisotropic grid (RAS+ mm)."""
+    from scipy.spatial.transform import Rotation
+
+    affine = np.eye(4)
+    rotation = Rotation.from_euler("xyz", [12, -7, 25], degrees=True).as_matrix()
+    affine[:3, :3] = rotation @ np.diag([0.9, 1.2, 3.0])
+    affine[:3, 3] = [-40.5, 22.25, -31.0]
+    values = np.random.default_rng(1).integers(-500, 3000, (12, 10, 8)).astype(np.int16)
+    import nibabel as nib
+
+    return nib.Nifti1Image(values, affine)

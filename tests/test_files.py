@@ -72,3 +72,17 @@ def test_sha256_matches_hashlib(tmp_path):
     data = os.urandom(3 * 1024 + 7)
     path.write_bytes(data)
     assert files.sha256_file(path, chunk_bytes=1000) == hashlib.sha256(data).hexdigest()
+
+
+def test_atomic_path_keeps_the_extension_and_cleans_up_on_failure(tmp_path):
+    target = tmp_path / "scan.nii.gz"
+    with files.atomic_path(target) as temporary:
+        assert temporary.name.endswith("-scan.nii.gz") and temporary.parent == tmp_path
+        temporary.write_bytes(b"complete")
+    assert target.read_bytes() == b"complete"
+    with pytest.raises(ValueError):
+        with files.atomic_path(target) as temporary:
+            temporary.write_bytes(b"half")
+            raise ValueError("writer crashed")
+    assert target.read_bytes() == b"complete"
+    assert [p.name for p in tmp_path.iterdir()] == ["scan.nii.gz"]

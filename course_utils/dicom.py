@@ -1,0 +1,550 @@
+"""DICOM specifics: headers by category, a file's raw anatomy, series assembly, decoders.
+
+- `header_table` groups a dataset's elements by the categories of the DICOM information
+  model (patient, study, series, equipment, image).
+- `file_anatomy` parses the first data elements from the raw bytes, to show what a DICOM
+  file really is: a 128-byte preamble, ``DICM``, then tag / VR / length / value.
+- `read_series` assembles a folder of slices into one volume the way a careful reader
+  does: one series, sorted by position along the slice normal, spacing from positions,
+  and a clear refusal for gaps, duplicates, mixed orientations and unreadable files.
+- `pixel_values` decodes pixel data to physical values (rescale slope/intercept), naming
+  the package to install when a decoder is missing.
+
+Geometry here is DICOM's own: patient coordinates in LPS millimetres. ``course_utils.io``
+converts to RAS+ once, at the edge. De-identification lives in ``course_utils.deidentify``.
+
+Used by notebooks 01, 02 and 03.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import CorruptFileError, MissingDecoderError, SeriesError
+
+__all__ = [
+    "HEADER_CATEGORIES",
+    "HeaderTable",
+    "header_table",
+    "RawElement",
+    "file_anatomy",
+    "DicomVolume",
+    "read_series",
+    "read_file_volume",
+    "pixel_values",
+    "decoder_package",
+    "slice_geometry",
+]
+
+# Keywords of the commonest elements of each information-model level (PS3.3 modules:
+# Patient, General Study, General Series, General Equipment, and the image-level modules).
+HEADER_CATEGORIES: dict[str, tuple[str, ...]] = {
+    "patient": (
+        "PatientName",
+        "PatientID",
+        "PatientBirthDate",
+        "PatientSex",
+        "PatientAge",
+        "PatientWeight",
+        "PatientSize",
+        "OtherPatientIDs",
+        "EthnicGroup",
+        "PatientComments",
+    ),
+    "study": (
+        "StudyInstanceUID",
+        "StudyDate",
+        "StudyTime",
+        "StudyID",
+        "AccessionNumber",
+        "ReferringPhysicianName",
+        "StudyDescription",
+    ),
+    "series": (
+        "Modality",
+        "SeriesInstanceUID",
+        "SeriesNumber",
+        "SeriesDate",
+        "SeriesTime",
+        "SeriesDescription",
+        "ProtocolName",
+        "BodyPartExamined",
+        "PatientPosition",
+        "FrameOfReferenceUID",
+    ),
+    "equipment": (
+        "Manufacturer",
+        "ManufacturerModelName",
+        "InstitutionName",
+        "InstitutionAddress",
+        "StationName",
+        "DeviceSerialNumber",
+        "SoftwareVersions",
+        "MagneticFieldStrength",
+    ),
+    "image": (
+        "SOPClassUID",
+        "SOPInstanceUID",
+        "InstanceNumber",
+        "ImageType",
+        "AcquisitionDate",
+        "ContentDate",
+        "ImagePositionPatient",
+        "ImageOrientationPatient",
+        "PixelSpacing",
+        "SliceThickness",
+        "SpacingBetweenSlices",
+        "SliceLocation",
+        "Rows",
+        "Columns",
+        "SamplesPerPixel",
+        "PhotometricInterpretation",
+        "BitsAllocated",
+        "BitsStored",
+        "PixelRepresentation",
+        "RescaleIntercept",
+        "RescaleSlope",
+        "WindowCenter",
+        "WindowWidth",
+        "NumberOfFrames",
+        "EchoTime",
+        "RepetitionTime",
+        "FlipAngle",
+        "BurnedInAnnotation",
+    ),
+}
+
+# Transfer syntax UID -> (pydicom plugin package that decodes it, human name).
+DECODERS = {
+    "1.2.840.10008.1.2.4.90": "pylibjpeg-openjpeg",  # JPEG 2000 lossless
+    "1.2.840.10008.1.2.4.91": "pylibjpeg-openjpeg",  # JPEG 2000
+    "1.2.840.10008.1.2.4.80": "pylibjpeg-libjpeg",  # JPEG-LS lossless
+    "1.2.840.10008.1.2.4.81": "pylibjpeg-libjpeg",  # JPEG-LS near-lossless
+    "1.2.840.10008.1.2.4.50": "pylibjpeg-libjpeg",  # JPEG baseline
+    "1.2.840.10008.1.2.4.51": "pylibjpeg-libjpeg",  # JPEG extended
+    "1.2.840.10008.1.2.4.57": "pylibjpeg-libjpeg",  # JPEG lossless
+    "1.2.840.10008.1.2.4.70": "pylibjpeg-libjpeg",  # JPEG lossless SV1
+    "1.2.840.10008.1.2.5": "pylibjpeg-rle (or numpy alone)",  # RLE lossless
+}
+
+
+@dataclass(frozen=True)
+class HeaderTable:
+    """Header elements grouped by category: ``rows`` of (category, tag, keyword, VR, value)."""
+
+    rows: tuple[tuple[str, str, str, str, str], ...]
+
+    def category(self, name: str) -> dict[str, str]:
+        """``{keyword: value}`` of one category (``patient``, ``study``, ...)."""
+        return {keyword: value for cat, _, keyword, _, value in self.rows if cat == name}
+
+    def __str__(self) -> str:
+        lines = [f"{'category':10} {'tag':12} {'keyword':28} {'VR':3} value"]
+        lines += [
+            f"{cat:10} {tag:12} {keyword:28} {vr:3} {value}"
+            for cat, tag, keyword, vr, value in self.rows
+        ]
+        return "\n".join(lines)
+
+
+def short_value(element, width: int = 48) -> str:
+    """An element's value as one line of at most ``width`` characters."""
+    text = str(element.value) if element.VR != "SQ" else f"<sequence of {len(element.value)}>"
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def header_table(ds, categories: Sequence[str] | None = None) -> HeaderTable:
+    """Group the elements of a pydicom ``Dataset`` by information-model category.
+
+    Only elements present in ``ds`` appear, in the order of `HEADER_CATEGORIES`; values are
+    shortened to one line. ``print(header_table(ds))`` shows it as a text table.
+    """
+    rows = []
+    for category in categories or HEADER_CATEGORIES:
+        for keyword in HEADER_CATEGORIES[category]:
+            if keyword in ds:
+                element = ds[keyword]
+                tag = f"({element.tag.group:04X},{element.tag.element:04X})"
+                rows.append((category, tag, keyword, element.VR, short_value(element)))
+    return HeaderTable(tuple(rows))
+
+
+@dataclass(frozen=True)
+class RawElement:
+    """One data element as found in the file's bytes."""
+
+    offset: int
+    group: int
+    element: int
+    vr: str
+    length: int
+    value: bytes
+    keyword: str
+
+    def __str__(self) -> str:
+        preview = self.value[:16]
+        text = preview.decode("ascii", "replace") if self.vr in TEXT_VRS else preview.hex(" ")
+        more = "…" if len(self.value) > 16 else ""
+        return (
+            f"{self.offset:6d}  ({self.group:04X},{self.element:04X})  {self.vr:2}  "
+            f"{self.length:6d}  {self.keyword:28} {text!s}{more}"
+        )
+
+
+TEXT_VRS = {"AE", "AS", "CS", "DA", "DS", "DT", "IS", "LO", "LT", "PN", "SH", "ST", "TM", "UI"}
+LONG_LENGTH_VRS = {"OB", "OD", "OF", "OL", "OV", "OW", "SQ", "SV", "UC", "UN", "UR", "UT", "UV"}
+
+
+@dataclass(frozen=True)
+class FileAnatomy:
+    """The raw structure of a DICOM file: preamble, prefix and the first data elements."""
+
+    path: str
+    size: int
+    preamble: bytes
+    prefix: bytes
+    elements: tuple[RawElement, ...]
+
+    def __str__(self) -> str:
+        zeros = "all zero" if not any(self.preamble) else "not all zero"
+        lines = [
+            f"{Path(self.path).name}: {self.size} bytes",
+            f"bytes 0-127    preamble ({zeros}): {self.preamble[:8].hex(' ')} …",
+            f"bytes 128-131  prefix: {self.prefix!r}",
+            f"{'offset':>6}  {'tag':11}  VR  {'length':>6}  {'keyword':28} value",
+        ]
+        return "\n".join(lines + [str(element) for element in self.elements])
+
+
+def file_anatomy(path: str | os.PathLike[str], n_elements: int = 12) -> FileAnatomy:
+    """Parse the first ``n_elements`` data elements of a DICOM file from its raw bytes.
+
+    Reads the file meta group (explicit VR little endian, as PS3.10 requires) and carries
+    on into the dataset for explicit-VR little-endian files. Raises `CorruptFileError`
+    when the preamble or ``DICM`` prefix is missing.
+    """
+    from pydicom.datadict import keyword_for_tag
+
+    data = Path(path).read_bytes()
+    if len(data) < 132 or data[128:132] != b"DICM":
+        raise CorruptFileError(
+            path,
+            "no 128-byte preamble followed by 'DICM': not a DICOM Part 10 file.",
+            "Read it with pydicom.dcmread(path, force=True) if it is a bare dataset.",
+        )
+    offset, elements = 132, []
+    while offset + 8 <= len(data) and len(elements) < n_elements:
+        group, element = struct.unpack_from("<HH", data, offset)
+        vr = data[offset + 4 : offset + 6].decode("ascii", "replace")
+        if vr in LONG_LENGTH_VRS:
+            (length,) = struct.unpack_from("<I", data, offset + 8)
+            header = 12
+        else:
+            (length,) = struct.unpack_from("<H", data, offset + 6)
+            header = 8
+        if length == 0xFFFFFFFF:  # undefined length (sequences): stop the walk here
+            length = 0
+        value = data[offset + header : offset + header + min(length, 64)]
+        keyword = keyword_for_tag((group << 16) | element) or "(private or unknown)"
+        elements.append(RawElement(offset, group, element, vr, length, value, keyword))
+        offset += header + length
+    return FileAnatomy(str(path), len(data), data[:128], data[128:132], tuple(elements))
+
+
+def decoder_package(transfer_syntax_uid: str) -> str | None:
+    """The pip package whose pydicom plugin decodes this transfer syntax (None if native)."""
+    return DECODERS.get(str(transfer_syntax_uid))
+
+
+NATIVE_LITTLE_ENDIAN = {"1.2.840.10008.1.2", "1.2.840.10008.1.2.1"}
+
+
+def native_pixels(ds, syntax: str) -> np.ndarray | None:
+    """Uncompressed little-endian greyscale pixels read straight from the bytes, or ``None``.
+
+    The common case of a series (one frame, all bits used) skips pydicom's general
+    decoder, which checks far more than such a file needs; anything else returns ``None``.
+    """
+    if str(syntax) not in NATIVE_LITTLE_ENDIAN or int(ds.get("NumberOfFrames", 1) or 1) != 1:
+        return None
+    bits, stored = ds.get("BitsAllocated"), ds.get("BitsStored")
+    if ds.get("SamplesPerPixel", 1) != 1 or bits not in (8, 16, 32) or stored != bits:
+        return None
+    kind = "i" if ds.get("PixelRepresentation", 0) == 1 else "u"
+    rows, columns = ds.Rows, ds.Columns
+    raw = ds.PixelData
+    if len(raw) < rows * columns * bits // 8:
+        return None  # let pydicom report the truncation
+    values = np.frombuffer(raw, dtype=f"<{kind}{bits // 8}", count=rows * columns)
+    return values.reshape(rows, columns)
+
+
+def pixel_values(ds, path: str | os.PathLike[str] | None = None) -> np.ndarray:
+    """Decoded pixels in physical units: ``pixel_array * RescaleSlope + RescaleIntercept``.
+
+    Shape ``(rows, columns)``, ``(frames, rows, columns)`` or with a trailing colour axis,
+    as pydicom returns it. float32 when a rescale applies, else the stored integer type.
+    Raises `MissingDecoderError` (naming the package to install) or `CorruptFileError`.
+    """
+    where = path or getattr(ds, "filename", None)
+    syntax = ds.file_meta.get("TransferSyntaxUID", "") if hasattr(ds, "file_meta") else ""
+    if "PixelData" not in ds:
+        raise CorruptFileError(where, "has no pixel data.", "Leave non-image files out.")
+    try:
+        pixels = native_pixels(ds, syntax)
+        if pixels is None:
+            pixels = ds.pixel_array
+    except RuntimeError as error:
+        package = decoder_package(syntax) or "pylibjpeg"
+        raise MissingDecoderError(
+            where,
+            f"its pixels are compressed as '{getattr(syntax, 'name', syntax)}' and no "
+            f"installed plugin can decode them ({error}).",
+            f"pip install {package}",
+        ) from error
+    except ValueError as error:
+        raise CorruptFileError(
+            where, f"its pixel data is truncated or damaged ({error}).", "Copy the file again."
+        ) from error
+    slope = float(ds.get("RescaleSlope", 1) or 1)
+    intercept = float(ds.get("RescaleIntercept", 0) or 0)
+    if slope == 1 and intercept == 0:
+        return pixels
+    return (pixels.astype(np.float32) * np.float32(slope) + np.float32(intercept)).astype(
+        np.float32
+    )
+
+
+@dataclass(frozen=True)
+class DicomVolume:
+    """A volume in DICOM's terms: voxels ``(columns, rows, slices[, samples])`` and an
+    affine from voxel indices ``(i, j, k)`` to LPS patient coordinates in millimetres."""
+
+    voxels: np.ndarray
+    affine_lps: np.ndarray
+    files: tuple[str, ...]
+
+
+def slice_geometry(ds) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(row_direction, column_direction, position, spacing)`` of one slice, LPS mm.
+
+    ``row_direction`` is the unit vector along which the column index grows (the first
+    three ImageOrientationPatient values); ``spacing`` is ``(column, row)`` spacing, i.e.
+    PixelSpacing reversed.
+    """
+    orientation = np.asarray(ds.ImageOrientationPatient, dtype=np.float64)
+    spacing = np.asarray(ds.get("PixelSpacing", (1.0, 1.0)), dtype=np.float64)[::-1]
+    position = np.asarray(ds.ImagePositionPatient, dtype=np.float64)
+    return orientation[:3], orientation[3:], position, spacing
+
+
+def affine_from(
+    row_dir: np.ndarray, col_dir: np.ndarray, spacing: np.ndarray, origin, slice_step
+) -> np.ndarray:
+    """The 4x4 voxel->LPS affine from in-plane directions, spacings and the slice step."""
+    affine = np.eye(4)
+    affine[:3, 0] = row_dir * spacing[0]
+    affine[:3, 1] = col_dir * spacing[1]
+    affine[:3, 2] = slice_step
+    affine[:3, 3] = origin
+    return affine
+
+
+def list_files(folder: Path) -> list[Path]:
+    """Regular, non-hidden files in ``folder`` (not recursive), sorted by name."""
+    return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+
+
+def read_headers(files: Sequence[Path]) -> list:
+    """``dcmread`` every file (pixels included); unreadable files raise `CorruptFileError`."""
+    import pydicom
+    from pydicom.errors import InvalidDicomError
+
+    datasets = []
+    for path in files:
+        try:
+            datasets.append(pydicom.dcmread(path))
+        except (InvalidDicomError, EOFError, OSError, struct.error) as error:
+            raise CorruptFileError(
+                path,
+                f"is not a readable DICOM file ({type(error).__name__}: {error}).",
+                "Remove it from the series folder (or point at a folder holding only the series).",
+            ) from error
+    return datasets
+
+
+def choose_series(datasets: list, files: list[Path], series_uid: str | None, folder: Path):
+    """The (datasets, files) of one series; refuse a mixed folder unless a UID picks one."""
+    series: dict[str, list[int]] = {}
+    for index, ds in enumerate(datasets):
+        series.setdefault(str(ds.get("SeriesInstanceUID", "<missing>")), []).append(index)
+    if series_uid is None and len(series) == 1:
+        series_uid = next(iter(series))
+    if series_uid not in series:
+        listing = "; ".join(
+            f"{uid} ({datasets[idx[0]].get('SeriesDescription', 'no description')}, "
+            f"{len(idx)} files)"
+            for uid, idx in series.items()
+        )
+        problem = (
+            f"holds {len(series)} series: {listing}."
+            if series_uid is None
+            else f"has no series {series_uid}; it holds: {listing}."
+        )
+        raise SeriesError(folder, problem, "Pick one with series_uid=... .")
+    chosen = series[series_uid]
+    return [datasets[i] for i in chosen], [files[i] for i in chosen]
+
+
+def check_slices(datasets: list, files: list[Path]) -> np.ndarray:
+    """Check one series' slices can form a volume; return their positions along the normal."""
+    for ds, path in zip(datasets, files, strict=True):
+        if "PixelData" not in ds:
+            raise SeriesError(path, "has no pixel data.", "Remove it from the series folder.")
+        if "ImageOrientationPatient" not in ds or "ImagePositionPatient" not in ds:
+            raise SeriesError(
+                path,
+                "has no ImagePositionPatient/ImageOrientationPatient.",
+                "Only slices with a position in the patient can form a volume.",
+            )
+    reference = np.asarray(datasets[0].ImageOrientationPatient, dtype=np.float64)
+    for ds, path in zip(datasets, files, strict=True):
+        if not np.allclose(np.asarray(ds.ImageOrientationPatient, float), reference, atol=1e-4):
+            raise SeriesError(
+                path,
+                f"is oriented differently ({list(ds.ImageOrientationPatient)}) from "
+                f"{files[0].name} ({list(reference)}): a scout or localiser in the series?",
+                "Remove the slices that don't belong.",
+            )
+        if (ds.Rows, ds.Columns) != (datasets[0].Rows, datasets[0].Columns):
+            raise SeriesError(
+                path,
+                f"is {ds.Rows}x{ds.Columns}, unlike {files[0].name}.",
+                "Remove the slices that don't belong.",
+            )
+    normal = np.cross(reference[:3], reference[3:])
+    return np.array(
+        [np.dot(normal, np.asarray(ds.ImagePositionPatient, float)) for ds in datasets]
+    )
+
+
+def check_spacing(depths: np.ndarray, files: list[Path], folder: Path) -> None:
+    """Refuse duplicate positions, gaps and uneven spacing (``depths`` sorted, mm)."""
+    if len(depths) < 2:
+        return
+    steps = np.diff(depths)
+    duplicate = np.flatnonzero(steps < 1e-3)
+    if duplicate.size:
+        i = duplicate[0]
+        raise SeriesError(
+            files[i + 1],
+            f"is at the same position ({depths[i]:.3f} mm along the normal) as {files[i].name}.",
+            "Remove duplicate slices (or pick one series/echo/time point).",
+        )
+    median = float(np.median(steps))
+    uneven = np.flatnonzero(np.abs(steps - median) > max(0.01 * median, 1e-3))
+    if uneven.size:
+        i = uneven[0]
+        raise SeriesError(
+            folder,
+            f"slice spacing is uneven: {steps[i]:.3f} mm between {files[i].name} and "
+            f"{files[i + 1].name}, where most are {median:.3f} mm apart (a missing slice?).",
+            "Find the missing slices, or read the parts on either side of the gap separately.",
+        )
+
+
+def read_series(folder: str | os.PathLike[str], *, series_uid: str | None = None) -> DicomVolume:
+    """Assemble the DICOM series in ``folder`` into one volume, as a careful reader would.
+
+    Slices are sorted by ImagePositionPatient projected on the slice normal (never by
+    file name or InstanceNumber); the slice step comes from the positions (not
+    SliceThickness), so oblique and tilted stacks keep their true geometry. Pixel values
+    are rescaled to physical units.
+
+    Raises `SeriesError` for several series without ``series_uid``, slices with another
+    orientation or size, duplicate positions, gaps or uneven spacing, files without pixel
+    data; `CorruptFileError` for unreadable or truncated files; `MissingDecoderError`.
+    """
+    folder = Path(folder)
+    files = list_files(folder)
+    if not files:
+        raise SeriesError(folder, "contains no files.", "Point at the folder holding the slices.")
+    datasets, files = choose_series(read_headers(files), files, series_uid, folder)
+    depths = check_slices(datasets, files)
+    order = np.argsort(depths, kind="stable")
+    datasets = [datasets[i] for i in order]
+    files = [files[i] for i in order]
+    check_spacing(depths[order], files, folder)
+
+    row_dir, col_dir, first, spacing = slice_geometry(datasets[0])
+    if len(datasets) > 1:
+        last = np.asarray(datasets[-1].ImagePositionPatient, dtype=np.float64)
+        step = (last - first) / (len(datasets) - 1)
+    else:
+        thickness = float(datasets[0].get("SliceThickness", 1.0) or 1.0)
+        step = np.cross(row_dir, col_dir) * thickness
+    slices = [pixel_values(ds, path) for ds, path in zip(datasets, files, strict=True)]
+    voxels = np.stack([np.swapaxes(s, 0, 1) for s in slices], axis=2)
+    affine = affine_from(row_dir, col_dir, spacing, first, step)
+    return DicomVolume(voxels, affine, tuple(str(p) for p in files))
+
+
+def read_file_volume(path: str | os.PathLike[str]) -> DicomVolume:
+    """One DICOM file as a volume: a single slice, or every frame of a multi-frame file.
+
+    Frame positions come from the per-frame functional groups (enhanced objects) or from
+    GridFrameOffsetVector (RT dose); a file without any geometry gets an identity
+    orientation with PixelSpacing (or 1 mm) voxels, so it can still be looked at.
+    """
+    (ds,) = read_headers([Path(path)])
+    pixels = pixel_values(ds, path)
+    frames = int(ds.get("NumberOfFrames", 1) or 1)
+    if frames == 1:
+        pixels = pixels[np.newaxis]
+    voxels = np.moveaxis(pixels, 0, 2)  # (rows, columns, frames, ...)
+    voxels = np.swapaxes(voxels, 0, 1)  # (columns, rows, frames, ...)
+    return DicomVolume(voxels, frame_affine(ds, frames), (str(path),))
+
+
+def frame_affine(ds, frames: int) -> np.ndarray:
+    """Voxel->LPS affine of a (multi-)frame file, from whatever geometry it carries."""
+    if "PerFrameFunctionalGroupsSequence" in ds and "SharedFunctionalGroupsSequence" in ds:
+        shared = ds.SharedFunctionalGroupsSequence[0]
+        per_frame = ds.PerFrameFunctionalGroupsSequence
+        if "PlaneOrientationSequence" in shared and "PlanePositionSequence" in per_frame[0]:
+            orientation = np.asarray(
+                shared.PlaneOrientationSequence[0].ImageOrientationPatient, dtype=np.float64
+            )
+            spacing = np.asarray(shared.PixelMeasuresSequence[0].PixelSpacing, dtype=np.float64)[
+                ::-1
+            ]
+            positions = np.array(
+                [f.PlanePositionSequence[0].ImagePositionPatient for f in per_frame], float
+            )
+            step = (positions[-1] - positions[0]) / max(frames - 1, 1)
+            if frames == 1:
+                thickness = float(shared.PixelMeasuresSequence[0].get("SliceThickness", 1) or 1)
+                step = np.cross(orientation[:3], orientation[3:]) * thickness
+            return affine_from(orientation[:3], orientation[3:], spacing, positions[0], step)
+    if "ImageOrientationPatient" in ds and "ImagePositionPatient" in ds:
+        row_dir, col_dir, position, spacing = slice_geometry(ds)
+        normal = np.cross(row_dir, col_dir)
+        offsets = ds.get("GridFrameOffsetVector")
+        if frames > 1 and offsets is not None and len(offsets) == frames:
+            step = normal * (float(offsets[-1]) - float(offsets[0])) / (frames - 1)
+            origin = position + normal * float(offsets[0])
+        else:
+            step = normal * float(ds.get("SliceThickness", 1.0) or 1.0)
+            origin = position
+        return affine_from(row_dir, col_dir, spacing, origin, step)
+    spacing = np.asarray(ds.get("PixelSpacing", (1.0, 1.0)), dtype=np.float64)[::-1]
+    return affine_from(
+        np.array([1.0, 0, 0]), np.array([0, 1.0, 0]), spacing, np.zeros(3), [0, 0, 1]
+    )

@@ -1,0 +1,307 @@
+"""Read any of the course's image formats into one currency, and write them back.
+
+`load_volume` turns a file or a DICOM series folder into a ``nibabel.Nifti1Image`` whose
+affine maps voxel indices to **RAS+ world millimetres**, whatever the source format:
+
+========================  =====================================================
+format                    how it is read
+========================  =====================================================
+DICOM file / folder       pydicom (``course_utils.dicom``), LPS -> RAS here
+NIfTI-1/-2 ``.nii(.gz)``  nibabel
+NIfTI pair, Analyze 7.5   nibabel (``.hdr`` + ``.img``)
+MINC-1, MINC-2 ``.mnc``   nibabel (MINC-2 needs h5py)
+MGH ``.mgh/.mgz``         nibabel
+NRRD ``.nrrd/.nhdr``      pynrrd, any ``space`` converted to RAS
+========================  =====================================================
+
+Voxel order is kept as stored (use ``nibabel.as_closest_canonical`` to reorient); DICOM
+voxel values are rescaled to physical units. Writers (`save_nifti`, `save_nrrd`,
+`write_dicom_series`) are atomic and round-trip voxels and affine.
+
+Used by notebooks 01, 02 and 03, and by the datasets from notebook 04 on.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+
+from . import dicom, files
+from .errors import CorruptFileError, UnsupportedFormatError
+
+__all__ = [
+    "LPS_TO_RAS",
+    "load_volume",
+    "save_nifti",
+    "save_nrrd",
+    "write_dicom_series",
+]
+
+#: Flips x and y: turns an LPS affine into a RAS one and back (it is its own inverse).
+LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
+
+NIBABEL_SUFFIXES = (
+    ".nii",
+    ".nii.gz",
+    ".hdr",
+    ".img",
+    ".hdr.gz",
+    ".img.gz",
+    ".mnc",
+    ".mgh",
+    ".mgz",
+)
+NRRD_SUFFIXES = (".nrrd", ".nhdr")
+DICOM_SUFFIXES = (".dcm", ".dicom", ".ima", "")
+# NRRD "space" values and the sign flips that take them to RAS.
+NRRD_SPACES = {
+    "right-anterior-superior": (1, 1, 1),
+    "left-anterior-superior": (-1, 1, 1),
+    "left-posterior-superior": (-1, -1, 1),
+    "RAS": (1, 1, 1),
+    "LAS": (-1, 1, 1),
+    "LPS": (-1, -1, 1),
+}
+
+
+def full_suffix(path: Path) -> str:
+    """``.nii.gz`` for ``scan.nii.gz``; the last suffix otherwise; lower case."""
+    suffixes = [s.lower() for s in path.suffixes]
+    if len(suffixes) >= 2 and suffixes[-1] == ".gz":
+        return "".join(suffixes[-2:])
+    return suffixes[-1] if suffixes else ""
+
+
+def load_volume(path: str | os.PathLike[str], *, series_uid: str | None = None) -> nib.Nifti1Image:
+    """Load an image file, or a folder holding a DICOM series, as a NIfTI-1 image.
+
+    Parameters
+    ----------
+    path
+        A file in any format of the table above, or a folder of DICOM slices.
+    series_uid
+        For a folder holding several series: the SeriesInstanceUID to read.
+
+    Returns
+    -------
+    nibabel.Nifti1Image
+        Voxels as stored (3D, or 4D for time series and colour), affine voxel -> RAS+ mm.
+
+    Raises
+    ------
+    CourseDataError
+        `UnsupportedFormatError`, `CorruptFileError`, `SeriesError` or
+        `MissingDecoderError`, each naming the file and the fix.
+    """
+    path = Path(path)
+    if path.is_dir():
+        volume = dicom.read_series(path, series_uid=series_uid)
+        return dicom_to_nifti(volume)
+    if not path.is_file():
+        raise CorruptFileError(path, "does not exist.", "Check the path (and COURSE_DATA).")
+    if path.stat().st_size == 0:
+        raise CorruptFileError(path, "is empty.", "Copy or download the file again.")
+    suffix = full_suffix(path)
+    if suffix in NIBABEL_SUFFIXES:
+        return load_with_nibabel(path)
+    if suffix in NRRD_SUFFIXES:
+        return load_nrrd(path)
+    if suffix in DICOM_SUFFIXES or is_dicom(path):
+        return dicom_to_nifti(dicom.read_file_volume(path))
+    raise UnsupportedFormatError(
+        path,
+        f"'{suffix}' is not a format the course reads.",
+        "Use DICOM, NIfTI (.nii/.nii.gz/.hdr+.img), Analyze, MINC (.mnc), MGH (.mgz) or NRRD.",
+    )
+
+
+def is_dicom(path: Path) -> bool:
+    """Whether the file starts with a 128-byte preamble and ``DICM``."""
+    with open(path, "rb") as handle:
+        head = handle.read(132)
+    return len(head) == 132 and head[128:] == b"DICM"
+
+
+def load_with_nibabel(path: Path) -> nib.Nifti1Image:
+    """A nibabel-readable file as a NIfTI-1 image in RAS+ mm (voxels loaded now)."""
+    try:
+        image = nib.load(path)
+        data = np.asanyarray(image.dataobj)
+    except (nib.filebasedimages.ImageFileError, OSError, EOFError, ValueError) as error:
+        hint = (
+            "Keep the .hdr and .img files together, with the same name."
+            if full_suffix(path) in (".hdr", ".img")
+            else "Copy the file again; if it is MINC-2, `pip install h5py`."
+        )
+        raise CorruptFileError(path, f"nibabel cannot read it ({error}).", hint) from error
+    if isinstance(image, nib.Nifti1Image):
+        return nib.Nifti1Image(data, image.affine, image.header)
+    result = nib.Nifti1Image(data, image.affine)
+    result.header.set_xyzt_units("mm", "sec")
+    return result
+
+
+def load_nrrd(path: Path) -> nib.Nifti1Image:
+    """A NRRD file as a NIfTI-1 image: ``space directions`` and ``space origin`` -> RAS."""
+    import nrrd
+
+    try:
+        data, header = nrrd.read(str(path))
+    except (nrrd.NRRDError, OSError, ValueError) as error:
+        raise CorruptFileError(
+            path, f"pynrrd cannot read it ({error}).", "Copy it again."
+        ) from error
+    space = header.get("space", "right-anterior-superior")
+    if space not in NRRD_SPACES:
+        raise UnsupportedFormatError(
+            path,
+            f"its space '{space}' is not an anatomical RAS/LAS/LPS space.",
+            "Resave it in a patient space (e.g. with 3D Slicer).",
+        )
+    directions = np.asarray(header["space directions"], dtype=np.float64)
+    spatial = [i for i, row in enumerate(directions) if not np.all(np.isnan(row))]
+    affine = np.eye(4)
+    affine[:3, :3] = directions[spatial].T
+    affine[:3, 3] = np.asarray(header.get("space origin", np.zeros(3)), dtype=np.float64)
+    affine = np.diag([*NRRD_SPACES[space], 1.0]) @ affine
+    if spatial != list(range(len(spatial))):  # a leading list axis (e.g. vectors): move it last
+        data = np.moveaxis(data, [i for i in range(data.ndim) if i not in spatial], -1)
+    image = nib.Nifti1Image(data, affine)
+    image.header.set_xyzt_units("mm", "sec")
+    return image
+
+
+def dicom_to_nifti(volume: dicom.DicomVolume) -> nib.Nifti1Image:
+    """A `dicom.DicomVolume` (LPS) as a NIfTI-1 image whose affine is RAS+ mm."""
+    image = nib.Nifti1Image(volume.voxels, LPS_TO_RAS @ volume.affine_lps)
+    image.header.set_xyzt_units("mm", "sec")
+    image.set_qform(image.affine, code="scanner")
+    image.set_sform(image.affine, code="scanner")
+    return image
+
+
+def save_nifti(image: nib.spatialimages.SpatialImage, path: str | os.PathLike[str]) -> Path:
+    """Save ``image`` as NIfTI-1 (``.nii`` or ``.nii.gz``) atomically; returns the path."""
+    path = Path(path)
+    if full_suffix(path) not in (".nii", ".nii.gz"):
+        raise UnsupportedFormatError(path, "is not a .nii or .nii.gz name.", "Rename it.")
+    if not isinstance(image, nib.Nifti1Image):
+        image = nib.Nifti1Image(np.asanyarray(image.dataobj), image.affine)
+    with files.atomic_path(path) as temporary:
+        nib.save(image, temporary)
+    return path
+
+
+def save_nrrd(image: nib.spatialimages.SpatialImage, path: str | os.PathLike[str]) -> Path:
+    """Save ``image`` as NRRD in LPS space (what 3D Slicer and ITK write), atomically.
+
+    Data are written in the voxel order of ``image``; ``space directions`` are the
+    affine's columns, flipped to LPS, so SimpleITK and Slicer place it correctly.
+    """
+    import nrrd
+
+    path = Path(path)
+    if full_suffix(path) != ".nrrd":
+        raise UnsupportedFormatError(path, "is not a .nrrd name.", "Rename it.")
+    data = np.asanyarray(image.dataobj)
+    affine_lps = LPS_TO_RAS @ image.affine
+    header = {
+        "space": "left-posterior-superior",
+        "space directions": affine_lps[:3, :3].T,
+        "space origin": affine_lps[:3, 3],
+        "kinds": ["domain"] * 3 + ["list"] * (data.ndim - 3),
+        "encoding": "gzip",
+    }
+    if data.ndim > 3:
+        header["space directions"] = np.vstack(
+            [affine_lps[:3, :3].T, np.full((data.ndim - 3, 3), np.nan)]
+        )
+    with files.atomic_path(path) as temporary:
+        nrrd.write(str(temporary), data, header)
+    return path
+
+
+def quantise_int16(values: np.ndarray) -> tuple[np.ndarray, float, float]:
+    """``(stored, slope, intercept)`` with ``stored * slope + intercept ~= values`` in int16.
+
+    Integer data that fits int16 is stored exactly (slope 1, intercept 0).
+    """
+    values = np.asarray(values)
+    low, high = float(values.min()), float(values.max())
+    info = np.iinfo(np.int16)
+    is_whole = np.issubdtype(values.dtype, np.integer) or np.all(np.mod(values, 1) == 0)
+    if is_whole and info.min <= low and high <= info.max:
+        return values.astype(np.int16), 1.0, 0.0
+    slope = (high - low) / (info.max - info.min) if high > low else 1.0
+    intercept = low - info.min * slope
+    stored = np.clip(np.rint((values - intercept) / slope), info.min, info.max).astype(np.int16)
+    return stored, slope, intercept
+
+
+def write_dicom_series(
+    image: nib.spatialimages.SpatialImage,
+    folder: str | os.PathLike[str],
+    *,
+    series_description: str = "course_utils export",
+    patient_name: str = "SYNTHETIC^SUBJECT",
+    patient_id: str = "SYNTH-0001",
+    seed: int = 0,
+) -> list[Path]:
+    """Write a 3D image as an MR DICOM series, one file per slice along its third axis.
+
+    Voxels are stored as int16 with RescaleSlope/RescaleIntercept (exact for integer data
+    in the int16 range); geometry comes from the affine (RAS -> LPS), so reading the folder
+    back gives the same voxels and affine. The identity is synthetic and every UID is
+    derived from ``seed``: the same call writes the same files. The folder is written
+    atomically: it appears complete, or not at all.
+    """
+    import pydicom
+    from pydicom.dataset import FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, MRImageStorage, generate_uid
+
+    data = np.asanyarray(image.dataobj)
+    if data.ndim != 3:
+        raise UnsupportedFormatError(None, f"a DICOM series needs a 3D image, not {data.shape}.")
+    stored, slope, intercept = quantise_int16(data)
+    affine_lps = LPS_TO_RAS @ image.affine
+    spacing = np.linalg.norm(affine_lps[:3, :3], axis=0)
+    row_dir, col_dir = affine_lps[:3, 0] / spacing[0], affine_lps[:3, 1] / spacing[1]
+    study_uid, series_uid, frame_uid = (
+        generate_uid(entropy_srcs=[str(seed), role]) for role in ("study", "series", "frame")
+    )
+    today = datetime.date(2000, 1, 1).strftime("%Y%m%d")  # fixed: same input, same bytes
+    paths = []
+    with files.atomic_directory(folder) as building:
+        for k in range(data.shape[2]):
+            ds = pydicom.Dataset()
+            ds.file_meta = FileMetaDataset()
+            ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+            ds.file_meta.MediaStorageSOPClassUID = MRImageStorage
+            ds.SOPClassUID = MRImageStorage
+            ds.SOPInstanceUID = generate_uid(entropy_srcs=[str(seed), "instance", str(k)])
+            ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+            ds.PatientName, ds.PatientID = patient_name, patient_id
+            ds.StudyInstanceUID, ds.SeriesInstanceUID = study_uid, series_uid
+            ds.FrameOfReferenceUID = frame_uid
+            ds.StudyDate = ds.SeriesDate = ds.ContentDate = today
+            ds.Modality, ds.SeriesDescription = "MR", series_description
+            ds.SeriesNumber, ds.InstanceNumber = 1, k + 1
+            ds.ImageOrientationPatient = [f"{v:.8f}" for v in (*row_dir, *col_dir)]
+            position = affine_lps @ np.array([0.0, 0.0, k, 1.0])
+            ds.ImagePositionPatient = [f"{v:.6f}" for v in position[:3]]
+            ds.PixelSpacing = [f"{spacing[1]:.8f}", f"{spacing[0]:.8f}"]
+            ds.SliceThickness = f"{spacing[2]:.6f}"
+            ds.Rows, ds.Columns = data.shape[1], data.shape[0]
+            ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+            ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 1
+            ds.RescaleSlope, ds.RescaleIntercept = f"{slope:.10g}", f"{intercept:.10g}"
+            ds.BurnedInAnnotation = "NO"
+            ds.PixelData = np.ascontiguousarray(stored[:, :, k].T).tobytes()
+            target = building / f"slice_{k:04d}.dcm"
+            ds.save_as(target, enforce_file_format=True)
+            paths.append(Path(folder) / target.name)
+    return paths
