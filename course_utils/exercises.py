@@ -23,7 +23,18 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Case", "check", "run_cases", "check_tumour_volume"]
+__all__ = [
+    "Case",
+    "check",
+    "run_cases",
+    "check_tumour_volume",
+    "check_format_sniffer",
+    "check_corner_distance",
+    "check_slice_order",
+    "check_find_leaks",
+    "check_voxel_to_world",
+    "check_world_to_voxel",
+]
 
 
 @dataclass(frozen=True)
@@ -54,6 +65,8 @@ def short(value: Any) -> str:
     """A one-line description of a value for feedback messages."""
     if isinstance(value, np.ndarray) and value.size > 6:
         return f"array of shape {value.shape}, dtype {value.dtype}"
+    if isinstance(value, np.ndarray | list | tuple) and np.asarray(value).dtype.kind in "biuf":
+        return repr(np.asarray(value).tolist())
     if isinstance(value, float | np.floating):
         return f"{float(value):.6g}"
     return repr(value)
@@ -122,3 +135,190 @@ def check_tumour_volume(function: Callable) -> None:
         ),
     ]
     check("whole_tumour_volume_cm3", function, cases)
+
+
+def check_format_sniffer(function: Callable) -> None:
+    """Notebook 01: ``function(head)`` names a file's format from its first 352 bytes.
+
+    Expected answers: ``"DICOM"``, ``"NIfTI-1"``, ``"NIfTI-2"``, ``"Analyze"``, ``"NRRD"``,
+    ``"MINC-1"``, ``"MINC-2"``, ``"gzip"`` or ``"unknown"``. The cases are real files
+    shipped with pydicom and nibabel.
+    """
+    import gzip
+
+    from .paths import sample_file
+
+    def head(key: str, unzip: bool = False) -> bytes:
+        data = sample_file(key).read_bytes()
+        return (gzip.decompress(data) if unzip else data)[:352]
+
+    nifti_pair_header = (sample_file("nifti1").parent / "nifti1.hdr").read_bytes()[:352]
+    cases = [
+        Case("MR_small.dcm", (head("dicom_mr"),), "DICOM", "'DICM' sits at byte 128."),
+        Case(
+            "anatomical.nii (big-endian!)",
+            (head("nifti1"),),
+            "NIfTI-1",
+            "NIfTI-1's magic 'n+1\\0' (or 'ni1\\0' for a pair) is at byte 344.",
+        ),
+        Case(
+            "nifti1.hdr of a .hdr/.img pair",
+            (nifti_pair_header,),
+            "NIfTI-1",
+            "A pair's header says 'ni1\\0' at byte 344.",
+        ),
+        Case(
+            "example_nifti2.nii.gz, unzipped",
+            (head("nifti2", unzip=True),),
+            "NIfTI-2",
+            "NIfTI-2's magic 'n+2\\0' is at byte 4.",
+        ),
+        Case(
+            "analyze.hdr",
+            (head("analyze_header"),),
+            "Analyze",
+            "Analyze has no magic: its header starts with the number 348 (either byte order).",
+        ),
+        Case("tiny.mnc", (head("minc1"),), "MINC-1", "MINC-1 is netCDF: it starts 'CDF'."),
+        Case("small.mnc", (head("minc2"),), "MINC-2", "MINC-2 is HDF5: it starts '\\x89HDF'."),
+        Case(
+            "a NRRD file",
+            (b"NRRD0004\n# Complete NRRD file format specification\n",),
+            "NRRD",
+            "NRRD files start with 'NRRD'.",
+        ),
+        Case(
+            "example_nifti2.nii.gz, as stored",
+            (head("nifti2"),),
+            "gzip",
+            "Compressed files start with the gzip bytes 1f 8b.",
+        ),
+        Case("random bytes", (bytes(range(256)) + bytes(96),), "unknown"),
+    ]
+    check("sniff_format", function, cases)
+
+
+def check_corner_distance(function: Callable) -> None:
+    """Notebook 01: ``function(affine_a, affine_b, shape)`` is the largest distance (mm)
+    between where the two affines put the volume's eight corner voxels."""
+    shift = np.eye(4)
+    shift[:3, 3] = (3.0, 4.0, 0.0)
+    flip = np.diag([-1.0, 1.0, 1.0, 1.0])
+    flip[0, 3] = 9.0
+    hint = "Corners are voxel indices 0 and n-1 on each axis; world = affine @ [i, j, k, 1]."
+    cases = [
+        Case("the same affine", (np.eye(4), np.eye(4), (5, 5, 5)), 0.0),
+        Case("shifted by (3, 4, 0) mm", (np.eye(4), shift, (5, 5, 5)), 5.0, hint),
+        Case("x axis flipped, 10 voxels", (np.eye(4), flip, (10, 5, 5)), 9.0, hint),
+        Case(
+            "slices 1 mm vs 2 mm apart", (np.eye(4), np.diag([1.0, 1, 2, 1]), (4, 4, 4)), 3.0, hint
+        ),
+    ]
+    check("corner_distance_mm", function, cases)
+
+
+def check_slice_order(function: Callable) -> None:
+    """Notebook 02: ``function(positions, orientation)`` returns the indices that sort
+    slices along the normal of their plane (ImagePositionPatient projected on it)."""
+    axial = (1.0, 0, 0, 0, 1.0, 0)
+    tilt = np.deg2rad(20)
+    oblique = (1.0, 0, 0, 0, np.cos(tilt), np.sin(tilt))
+    normal = np.cross(oblique[:3], oblique[3:])
+    # Slices 5, 0, 7.5 and 2.5 mm along the normal, shifted within their planes so that
+    # sorting by the z coordinate alone gives a different (wrong) order.
+    oblique_positions = np.outer([2, 0, 3, 1], normal * 2.5) + np.outer(
+        [0, 10, -10, 0], oblique[3:]
+    )
+    hint = "Project each position on the normal, cross(row direction, column direction)."
+    cases = [
+        Case(
+            "axial, shuffled",
+            (np.array([[0, 0, 6.0], [0, 0, 0], [0, 0, 3]]), axial),
+            [1, 2, 0],
+            hint,
+        ),
+        Case(
+            "axial, positions with different x/y (a shifted table)",
+            (np.array([[5, 1, 2.0], [0, 0, 1], [-3, 2, 0]]), axial),
+            [2, 1, 0],
+            hint,
+        ),
+        Case(
+            "oblique stack tilted by 20 degrees", (oblique_positions, oblique), [1, 3, 0, 2], hint
+        ),
+        Case(
+            "sagittal (normal along x)",
+            (np.array([[4.0, 0, 0], [-2, 0, 0], [1, 0, 0]]), (0, 1.0, 0, 0, 0, -1.0)),
+            [0, 2, 1],
+            "Here the normal points towards -x: sort along it, not along x.",
+        ),
+    ]
+    check("slice_order", function, cases)
+
+
+def check_find_leaks(function: Callable) -> None:
+    """Notebook 02: ``function(ds, secrets)`` lists (sorted) the keywords of the elements
+    whose value contains any of the ``secrets`` strings, ignoring case."""
+    from pydicom import Dataset
+
+    ds = Dataset()
+    ds.PatientName = "Doe^Jane"
+    ds.PatientID = "12345"
+    ds.OtherPatientIDs = "A-12345-B"
+    ds.ReferringPhysicianName = "DOE^JOHN"
+    ds.InstitutionName = "St Elsewhere"
+    ds.StudyDescription = "MRI brain"
+    ds.Rows = 12345
+    clean = Dataset()
+    clean.PatientName = "Anonymous"
+    clean.Modality = "MR"
+    cases = [
+        Case(
+            "names and IDs",
+            (ds, ["doe", "12345"]),
+            ["OtherPatientIDs", "PatientID", "PatientName", "ReferringPhysicianName", "Rows"],
+            "Compare str(element.value).lower() with each secret, lower-cased; numbers too.",
+        ),
+        Case("an institution", (ds, ["elsewhere"]), ["InstitutionName"]),
+        Case("nothing to find", (clean, ["doe", "12345"]), []),
+    ]
+    check("find_leaks", function, cases)
+
+
+def check_voxel_to_world(function: Callable) -> None:
+    """Notebook 03: ``function(affine, ijk)`` maps voxel indices ``(N, 3)`` to world mm."""
+    oblique = np.array(
+        [[0.0, -2.0, 0.0, 90.0], [1.5, 0.0, 0.0, -126.0], [0.0, 0.0, 3.0, -72.0], [0, 0, 0, 1]]
+    )
+    points = np.array([[0, 0, 0], [1, 2, 3], [10, 0, 5]])
+    hint = "Append a 1 to each index: world = (affine @ [i, j, k, 1])[:3]."
+    cases = [
+        Case("identity", (np.eye(4), points), points.astype(float)),
+        Case("2 mm voxels", (np.diag([2.0, 2, 2, 1]), points), 2.0 * points, hint),
+        Case(
+            "oblique with an origin",
+            (oblique, points),
+            np.array([[90, -126, -72], [86, -124.5, -63], [90, -111, -57.0]]),
+            hint,
+        ),
+    ]
+    check("voxel_to_world", function, cases)
+
+
+def check_world_to_voxel(function: Callable) -> None:
+    """Notebook 03: ``function(affine, xyz)`` maps world mm ``(N, 3)`` to (float) voxel indices."""
+    oblique = np.array(
+        [[0.0, -2.0, 0.0, 90.0], [1.5, 0.0, 0.0, -126.0], [0.0, 0.0, 3.0, -72.0], [0, 0, 0, 1]]
+    )
+    world = np.array([[90, -126, -72], [86, -124.5, -63], [89, -125.25, -70.5]])
+    hint = "Use the inverse affine: np.linalg.inv(affine) @ [x, y, z, 1]."
+    cases = [
+        Case("identity", (np.eye(4), world), world.astype(float)),
+        Case(
+            "oblique with an origin",
+            (oblique, world),
+            np.array([[0, 0, 0], [1, 2, 3], [0.5, 0.5, 0.5]]),
+            hint,
+        ),
+    ]
+    check("world_to_voxel", function, cases)

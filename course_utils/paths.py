@@ -9,10 +9,20 @@ Used by every notebook's configuration cell and by ``course_utils.synth``.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
 
-__all__ = ["repository_root", "data_dir", "synthbrats_dir", "checkpoints_dir"]
+from .errors import CourseDataError
+
+__all__ = [
+    "repository_root",
+    "data_dir",
+    "synthbrats_dir",
+    "checkpoints_dir",
+    "SAMPLE_FILES",
+    "sample_file",
+]
 
 
 def repository_root() -> Path | None:
@@ -44,3 +54,47 @@ def synthbrats_dir() -> Path:
 def checkpoints_dir() -> Path:
     """Where trained model checkpoints live: ``data_dir() / "checkpoints"``."""
     return data_dir() / "checkpoints"
+
+
+#: Real sample files that ship inside installed packages: key -> (package, path inside it).
+SAMPLE_FILES = {
+    "dicom_mr": ("pydicom", "data/test_files/MR_small.dcm"),
+    "dicom_ct": ("pydicom", "data/test_files/CT_small.dcm"),
+    "dicom_mr_jpeg2000": ("pydicom", "data/test_files/MR_small_jp2klossless.dcm"),
+    "dicom_mr_jpeg_ls": ("pydicom", "data/test_files/MR_small_jpeg_ls_lossless.dcm"),
+    "dicom_mr_rle": ("pydicom", "data/test_files/MR_small_RLE.dcm"),
+    "dicom_mr_big_endian": ("pydicom", "data/test_files/MR_small_bigendian.dcm"),
+    "dicom_mr_implicit": ("pydicom", "data/test_files/MR_small_implicit.dcm"),
+    "dicom_rgb_jpeg": ("pydicom", "data/test_files/SC_rgb_jpeg_dcmtk.dcm"),
+    "dicom_overlay": ("pydicom", "data/test_files/examples_overlay.dcm"),
+    "dicom_truncated": ("pydicom", "data/test_files/MR_truncated.dcm"),
+    "nifti1": ("nibabel", "tests/data/anatomical.nii"),
+    "nifti1_4d": ("nibabel", "tests/data/example4d.nii.gz"),
+    "nifti2": ("nibabel", "tests/data/example_nifti2.nii.gz"),
+    "analyze_header": ("nibabel", "tests/data/analyze.hdr"),
+    "minc1": ("nibabel", "tests/data/tiny.mnc"),
+    "minc2": ("nibabel", "tests/data/small.mnc"),
+    "mgh": ("nibabel", "tests/data/test.mgz"),
+}
+
+
+def sample_file(key: str) -> Path:
+    """The path of a real sample file shipped with pydicom or nibabel (see `SAMPLE_FILES`).
+
+    Examples
+    --------
+    >>> sample_file("dicom_mr").name
+    'MR_small.dcm'
+    """
+    if key not in SAMPLE_FILES:
+        raise KeyError(f"unknown sample {key!r}; choose from {sorted(SAMPLE_FILES)}")
+    package, relative = SAMPLE_FILES[key]
+    spec = importlib.util.find_spec(package)
+    path = Path(spec.submodule_search_locations[0]) / relative if spec else Path(relative)
+    if not path.is_file():
+        raise CourseDataError(
+            path,
+            f"this sample file of the {package} package is missing.",
+            f"Reinstall it: `pip install --force-reinstall {package}`.",
+        )
+    return path

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from course_utils import exercises
 
@@ -55,3 +56,92 @@ def test_run_cases_returns_the_verdict_for_code():
     assert exercises.run_cases("double", lambda x: 2 * x, cases)[0] is True
     passed, feedback = exercises.run_cases("double", lambda x: x + 2, cases)
     assert passed is False and feedback.startswith("✘ double: 1 of 2 cases failed")
+
+
+def sniff(head):
+    if head[:2] == b"\x1f\x8b":
+        return "gzip"
+    if head[128:132] == b"DICM":
+        return "DICOM"
+    if head[:4] == b"NRRD":
+        return "NRRD"
+    if head[:3] == b"CDF":
+        return "MINC-1"
+    if head[:4] == b"\x89HDF":
+        return "MINC-2"
+    if head[4:8] == b"n+2\0" or head[4:8] == b"ni2\0":
+        return "NIfTI-2"
+    if head[344:348] in (b"n+1\0", b"ni1\0"):
+        return "NIfTI-1"
+    if head[:4] in (b"\x5c\x01\x00\x00", b"\x00\x00\x01\x5c"):
+        return "Analyze"
+    return "unknown"
+
+
+def corner_distance(a, b, shape):
+    corners = np.array(np.meshgrid(*[[0, n - 1] for n in shape], indexing="ij")).reshape(3, -1)
+    homogeneous = np.vstack([corners, np.ones(8)])
+    return float(np.linalg.norm((a @ homogeneous - b @ homogeneous)[:3], axis=0).max())
+
+
+def slice_order(positions, orientation):
+    normal = np.cross(orientation[:3], orientation[3:])
+    return list(np.argsort(np.asarray(positions) @ normal))
+
+
+def find_leaks(ds, secrets):
+    return sorted(
+        element.keyword
+        for element in ds
+        if any(s.lower() in str(element.value).lower() for s in secrets)
+    )
+
+
+def voxel_to_world(affine, ijk):
+    ijk = np.asarray(ijk, float)
+    return ijk @ affine[:3, :3].T + affine[:3, 3]
+
+
+def world_to_voxel(affine, xyz):
+    return voxel_to_world(np.linalg.inv(affine), xyz)
+
+
+@pytest.mark.parametrize(
+    ("check", "right", "wrong"),
+    [
+        (exercises.check_format_sniffer, sniff, lambda head: "DICOM"),
+        (
+            exercises.check_corner_distance,
+            corner_distance,
+            lambda a, b, shape: float(np.abs(a - b).max()),
+        ),
+        (
+            exercises.check_slice_order,
+            slice_order,
+            lambda positions, orientation: list(np.argsort(np.asarray(positions)[:, 2])),
+        ),
+        (
+            exercises.check_find_leaks,
+            find_leaks,
+            lambda ds, secrets: sorted(e.keyword for e in ds if str(e.value) in secrets),
+        ),
+        (
+            exercises.check_voxel_to_world,
+            voxel_to_world,
+            lambda affine, ijk: np.asarray(ijk, float) @ affine[:3, :3].T,
+        ),
+        (
+            exercises.check_world_to_voxel,
+            world_to_voxel,
+            lambda affine, xyz: np.asarray(xyz, float) - affine[:3, 3],
+        ),
+    ],
+    ids=lambda value: getattr(value, "__name__", ""),
+)
+def test_each_check_passes_a_right_answer_and_fails_a_typical_wrong_one(
+    check, right, wrong, capsys
+):
+    check(right)
+    assert capsys.readouterr().out.startswith("✔")
+    check(wrong)
+    assert capsys.readouterr().out.startswith("✘")

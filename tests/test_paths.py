@@ -27,3 +27,15 @@ def test_home_is_used_outside_a_clone(monkeypatch, tmp_path):
     monkeypatch.setattr(paths, "repository_root", lambda: None)
     monkeypatch.setattr(Path, "home", lambda: tmp_path)
     assert paths.data_dir() == tmp_path / "course_data"
+
+
+def test_every_sample_file_is_shipped_with_its_package():
+    for key in paths.SAMPLE_FILES:
+        assert paths.sample_file(key).is_file(), key
+
+
+def test_an_unknown_sample_lists_the_known_ones():
+    import pytest
+
+    with pytest.raises(KeyError, match="dicom_mr"):
+        paths.sample_file("nope")
