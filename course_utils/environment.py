@@ -61,7 +61,7 @@ def report_environment(statuses: list[PackageStatus] | None = None) -> None:
     statuses = check_environment() if statuses is None else statuses
     problems = [status for status in statuses if not status.ok]
     if not problems:
-        print(f"✔ all {len(statuses)} required packages are installed and recent enough")
+        print("✔ every required package is installed and recent enough")
         return
     for status in problems:
         found = "missing" if status.installed is None else f"found {status.installed}"

@@ -138,8 +138,10 @@ def load_with_nibabel(path: Path) -> nib.Nifti1Image:
             else "Copy the file again; if it is MINC-2, `pip install h5py`."
         )
         raise CorruptFileError(path, f"nibabel cannot read it ({error}).", hint) from error
-    if isinstance(image, nib.Nifti1Image):
-        return nib.Nifti1Image(data, image.affine, image.header)
+    if isinstance(image, nib.Nifti1Image):  # NIfTI-1 or NIfTI-2 (a subclass)
+        header = nib.Nifti1Header.from_header(image.header, check=False)
+        header["sizeof_hdr"] = 348  # a NIfTI-2 header's size (540) does not carry over
+        return nib.Nifti1Image(data, image.affine, header)
     result = nib.Nifti1Image(data, image.affine)
     result.header.set_xyzt_units("mm", "sec")
     return result
