@@ -39,6 +39,7 @@ __all__ = [
     "read_file_volume",
     "pixel_values",
     "decoder_package",
+    "transfer_syntax_info",
     "slice_geometry",
 ]
 
@@ -130,7 +131,7 @@ DECODERS = {
     "1.2.840.10008.1.2.4.51": "pylibjpeg-libjpeg",  # JPEG extended
     "1.2.840.10008.1.2.4.57": "pylibjpeg-libjpeg",  # JPEG lossless
     "1.2.840.10008.1.2.4.70": "pylibjpeg-libjpeg",  # JPEG lossless SV1
-    "1.2.840.10008.1.2.5": "pylibjpeg-rle (or numpy alone)",  # RLE lossless
+    "1.2.840.10008.1.2.5": "numpy",  # RLE lossless: pydicom decodes it with numpy alone
 }
 
 
@@ -256,6 +257,34 @@ def file_anatomy(path: str | os.PathLike[str], n_elements: int = 12) -> FileAnat
         elements.append(RawElement(offset, group, element, vr, length, value, keyword))
         offset += header + length
     return FileAnatomy(str(path), len(data), data[:128], data[128:132], tuple(elements))
+
+
+# Transfer syntaxes whose compression may discard information.
+LOSSY_SYNTAXES = {
+    "1.2.840.10008.1.2.4.50",  # JPEG baseline
+    "1.2.840.10008.1.2.4.51",  # JPEG extended
+    "1.2.840.10008.1.2.4.81",  # JPEG-LS near-lossless
+    "1.2.840.10008.1.2.4.91",  # JPEG 2000 (lossless or lossy)
+}
+
+
+def transfer_syntax_info(transfer_syntax_uid: str) -> dict[str, object]:
+    """Name, whether it is compressed, whether it may be lossy, and the decoder package.
+
+    Examples
+    --------
+    >>> transfer_syntax_info("1.2.840.10008.1.2.4.90")["decoder"]
+    'pylibjpeg-openjpeg'
+    """
+    from pydicom.uid import UID
+
+    uid = UID(str(transfer_syntax_uid))
+    return {
+        "name": uid.name,
+        "compressed": uid.is_compressed,
+        "lossy": str(uid) in LOSSY_SYNTAXES,
+        "decoder": decoder_package(uid) or ("numpy" if not uid.is_compressed else "unknown"),
+    }
 
 
 def decoder_package(transfer_syntax_uid: str) -> str | None:
@@ -403,6 +432,11 @@ def choose_series(datasets: list, files: list[Path], series_uid: str | None, fol
     return [datasets[i] for i in chosen], [files[i] for i in chosen]
 
 
+def rounded(values) -> list[float]:
+    """Numbers as a short list for messages: ``[1.0, 0.0, -0.0]`` -> ``[1.0, 0.0, 0.0]``."""
+    return [round(float(v), 4) + 0.0 for v in values]
+
+
 def check_slices(datasets: list, files: list[Path]) -> np.ndarray:
     """Check one series' slices can form a volume; return their positions along the normal."""
     for ds, path in zip(datasets, files, strict=True):
@@ -419,8 +453,8 @@ def check_slices(datasets: list, files: list[Path]) -> np.ndarray:
         if not np.allclose(np.asarray(ds.ImageOrientationPatient, float), reference, atol=1e-4):
             raise SeriesError(
                 path,
-                f"is oriented differently ({list(ds.ImageOrientationPatient)}) from "
-                f"{files[0].name} ({list(reference)}): a scout or localiser in the series?",
+                f"is oriented differently ({rounded(ds.ImageOrientationPatient)}) from "
+                f"{files[0].name} ({rounded(reference)}): a scout or localiser in the series?",
                 "Remove the slices that don't belong.",
             )
         if (ds.Rows, ds.Columns) != (datasets[0].Rows, datasets[0].Columns):

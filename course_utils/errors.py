@@ -21,6 +21,8 @@ __all__ = [
     "MissingDecoderError",
     "SeriesError",
     "GeometryMismatchError",
+    "DeidentificationError",
+    "BurnedInAnnotationError",
 ]
 
 
@@ -85,3 +87,11 @@ class SeriesError(CourseDataError):
 
 class GeometryMismatchError(CourseDataError):
     """Images that should share a grid don't (shape or affine differ)."""
+
+
+class DeidentificationError(CourseDataError):
+    """A dataset that cannot be de-identified as it stands (a malformed value, say)."""
+
+
+class BurnedInAnnotationError(DeidentificationError):
+    """Pixels that carry, or may carry, burned-in text that header editing cannot remove."""

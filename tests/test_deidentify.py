@@ -1,0 +1,532 @@
+"""Tests for course_utils.deidentify: PS3.15 Annex E de-identification on top of dicognito."""
+
+from __future__ import annotations
+
+import copy
+import datetime
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pydicom
+import pytest
+from pydicom.data import get_testdata_file
+from pydicom.datadict import tag_for_keyword
+from pydicom.dataset import Dataset
+from pydicom.uid import UID
+
+from course_utils.deidentify import (
+    ANNEX_E_EMPTIED,
+    ANNEX_E_REMOVED,
+    BurnedInAnnotationError,
+    BurnedInAnnotationWarning,
+    DeidentificationError,
+    anonymize,
+    anonymize_series,
+)
+from course_utils.errors import CorruptFileError, CourseDataError, SeriesError
+
+MR_SMALL = get_testdata_file("MR_small.dcm")
+CT_SMALL = get_testdata_file("CT_small.dcm")
+ROOT = "1.2.826.0.1.3680043.9.7147."  # a made-up organisation root for the originals
+STUDY_UID, SERIES_UID, FRAME_UID = ROOT + "1", ROOT + "2", ROOT + "3"
+N_SLICES = 5
+
+# Values that identify the patient, the staff or the site: none may survive in any form.
+SECRETS = {
+    "PatientName": "QUIXOTE^ZEBULON",
+    "PatientID": "MRN7741093",
+    "OtherPatientIDs": "OLDMRN4455",
+    "PatientBirthDate": "19630517",
+    "PatientAge": "058Y",
+    "PatientWeight": "71.5",
+    "InstitutionName": "SAINT ELSEWHERE INFIRMARY",
+    "InstitutionAddress": "12 WOBBLE LANE, LOWER SNODSBURY",
+    "ReferringPhysicianName": "HOUSEMAN^GREGORIO",
+    "PerformingPhysicianName": "CUDDLESWORTH^LISANDRA",
+    "OperatorsName": "WORTHINGTON^BERTRAM",
+    "AccessionNumber": "ACC99887766",
+    "StudyID": "STUDY4242",
+    "StationName": "ELSEWHERE3",
+    "StudyDescription": "BRAIN MRI FOR ZEBULON",
+    "SeriesDescription": "AX T1 QUIXOTE",
+    "ImageComments": "Zebulon moved a lot",
+    "DeviceSerialNumber": "SN0042XYZ",
+    "ProtocolName": "ELSEWHERE BRAIN PROTOCOL",
+}
+STUDY_DATE = "20240315"
+EXTRA_SECRETS = [
+    STUDY_DATE,
+    "QUIXOTE",
+    "ZEBULON",
+    "ELSEWHERE",
+    "SNODSBURY",
+    "CLUNIE1",  # MR_small's SourceApplicationEntityTitle
+    "Zebulon's headache",
+    "PRIVATE SECRET",
+]
+
+
+def sop_uid(k: int) -> str:
+    return f"{ROOT}4.{k}"
+
+
+def make_slice(k: int) -> Dataset:
+    """MR_small.dcm as slice ``k`` of one identifiable series, with private tags and more."""
+    ds = pydicom.dcmread(MR_SMALL)
+    for keyword, value in SECRETS.items():
+        setattr(ds, keyword, value)
+    ds.PatientSex = "M"
+    ds.BurnedInAnnotation = "NO"
+    ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.FrameOfReferenceUID = (
+        STUDY_UID,
+        SERIES_UID,
+        FRAME_UID,
+    )
+    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = sop_uid(k)
+    ds.InstanceNumber = k + 1
+    ds.ImagePositionPatient = [-83.9063, -91.2, 6.6406 + 0.8 * k]
+    ds.StudyDate = ds.SeriesDate = ds.ContentDate = STUDY_DATE
+    ds.StudyTime, ds.SeriesTime, ds.ContentTime = "101500", "102000", f"1030{10 + 7 * k:02d}"
+    ds.AcquisitionDateTime = f"202403151031{10 + 7 * k:02d}.250000"
+    reference = Dataset()
+    reference.ReferencedSOPClassUID = ds.SOPClassUID
+    reference.ReferencedSOPInstanceUID = sop_uid((k + 1) % N_SLICES)
+    ds.ReferencedImageSequence = [reference]
+    request = Dataset()
+    request.RequestedProcedureDescription = "Zebulon's headache"
+    request.ScheduledProcedureStepID = "SPS-QUIXOTE"
+    ds.RequestAttributesSequence = [request]
+    block = ds.private_block(0x0029, "COURSE SECRET 1.0", create=True)
+    block.add_new(0x01, "LO", "PRIVATE SECRET QUIXOTE")
+    block.add_new(0x02, "DA", STUDY_DATE)
+    ds.add_new(0x60000010, "US", 64)  # an overlay plane: rows, columns, data
+    ds.add_new(0x60000011, "US", 64)
+    ds.add_new(0x60003000, "OW", bytes(64 * 64 // 8))
+    ds.preamble = b"ZEBULON QUIXOTE".ljust(128, b"\0")
+    return ds
+
+
+@pytest.fixture
+def series_dir(tmp_path: Path) -> Path:
+    """A folder of 5 identifiable slices of one series, named slice_0.dcm ... slice_4.dcm."""
+    folder = tmp_path / "src"
+    folder.mkdir()
+    for k in range(N_SLICES):
+        make_slice(k).save_as(folder / f"slice_{k}.dcm", enforce_file_format=True)
+    return folder
+
+
+@pytest.fixture
+def written(series_dir: Path, tmp_path: Path) -> list[Path]:
+    return anonymize_series(series_dir, tmp_path / "dst", seed="course")
+
+
+def all_text(ds: Dataset) -> list[str]:
+    """Every element value of ``ds`` and its file meta, nested ones included, as text."""
+    texts = []
+    for element in [*ds.file_meta.iterall(), *ds.iterall()]:
+        if element.tag == 0x7FE00010 or element.VR == "SQ":
+            continue
+        value = element.value
+        texts.append(value.decode("latin-1") if isinstance(value, bytes) else str(value))
+    return texts
+
+
+def as_datetime(date: str, time: str = "") -> datetime.datetime:
+    text = (date + time).split(".")[0]
+    return datetime.datetime.strptime(text, "%Y%m%d%H%M%S"[: len(text) - 2])
+
+
+# -- nothing identifying survives --------------------------------------------------------
+
+
+def test_no_identifying_value_survives_in_any_element(written):
+    originals = [STUDY_UID, SERIES_UID, FRAME_UID, *map(sop_uid, range(N_SLICES))]
+    for path in written:
+        text = "\n".join(all_text(pydicom.dcmread(path))).upper()
+        for secret in [*SECRETS.values(), *EXTRA_SECRETS, *originals]:
+            assert secret.upper() not in text, (path.name, secret)
+
+
+def test_no_identifying_bytes_survive_anywhere_in_the_written_file(written):
+    for path in written:
+        raw = path.read_bytes()
+        for secret in ["QUIXOTE", "ZEBULON", "ELSEWHERE", STUDY_DATE, STUDY_UID, "CLUNIE1"]:
+            assert secret.encode() not in raw, (path.name, secret)
+
+
+def test_private_tags_are_removed_from_ct_small():
+    original = pydicom.dcmread(CT_SMALL)
+    assert any(element.tag.is_private for element in original.iterall())
+    with pytest.warns(BurnedInAnnotationWarning):
+        out = anonymize(original, seed=1)
+    assert not any(element.tag.is_private for element in out.iterall())
+
+
+def test_annex_e_removals_and_emptied_patient_sex(written):
+    ds = pydicom.dcmread(written[0])
+    for keyword in [
+        "StudyDescription",
+        "SeriesDescription",
+        "ProtocolName",
+        "ImageComments",
+        "PatientAge",
+        "PatientWeight",
+        "DeviceSerialNumber",
+        "SoftwareVersions",
+        "InstitutionAddress",
+        "RequestAttributesSequence",
+    ]:
+        assert keyword not in ds, keyword
+    assert not any(element.tag.group == 0x6000 for element in ds)  # the overlay plane
+    assert "SourceApplicationEntityTitle" not in ds.file_meta
+    assert "PatientSex" in ds and not ds.PatientSex
+
+
+def test_replaced_attributes_get_new_non_empty_values(written):
+    ds = pydicom.dcmread(written[0])
+    for keyword in ["PatientName", "PatientID", "InstitutionName", "ReferringPhysicianName"]:
+        assert str(ds.data_element(keyword).value), keyword
+        assert str(ds.data_element(keyword).value) != SECRETS[keyword]
+
+
+def test_keep_retains_listed_attributes_and_records_them():
+    out = anonymize(make_slice(0), seed=1, keep=("SeriesDescription", "PatientSex"))
+    assert out.SeriesDescription == SECRETS["SeriesDescription"]
+    assert out.PatientSex == "M"
+    assert "StudyDescription" not in out
+    assert "kept SeriesDescription" in out.DeidentificationMethod
+
+
+def test_keep_of_an_attribute_that_is_replaced_not_removed_is_an_error():
+    with pytest.raises(ValueError, match="PatientName"):
+        anonymize(make_slice(0), seed=1, keep=("PatientName",))
+
+
+def test_every_listed_keyword_is_a_dicom_keyword():
+    unknown = [kw for kw in ANNEX_E_REMOVED + ANNEX_E_EMPTIED if tag_for_keyword(kw) is None]
+    assert unknown == []
+
+
+# -- what is recorded --------------------------------------------------------------------
+
+
+def test_output_records_identity_removed_and_method_codes():
+    out = anonymize(make_slice(0), seed=1)
+    assert out.PatientIdentityRemoved == "YES"
+    assert "dicognito" in str(out.DeidentificationMethod)
+    codes = {item.CodeValue: item for item in out.DeidentificationMethodCodeSequence}
+    assert codes["113100"].CodingSchemeDesignator == "DCM"
+    assert codes["113100"].CodeMeaning == "Basic Application Confidentiality Profile"
+    assert "113107" in codes  # dates are shifted, not removed
+    assert out.LongitudinalTemporalInformationModified == "MODIFIED"
+
+
+def test_earlier_deidentification_records_are_kept():
+    ds = make_slice(0)
+    ds.DeidentificationMethod = "EARLIER TOOL"
+    out = anonymize(ds, seed=1)
+    assert out.DeidentificationMethod[0] == "EARLIER TOOL"
+    assert len(out.DeidentificationMethod) == 2
+
+
+# -- UIDs --------------------------------------------------------------------------------
+
+
+def test_uids_are_valid_and_at_most_64_characters(written):
+    for path in written:
+        ds = pydicom.dcmread(path)
+        uids = [e.value for e in [*ds.file_meta.iterall(), *ds.iterall()] if e.VR == "UI"]
+        assert uids
+        for uid in uids:
+            assert UID(uid).is_valid and len(uid) <= 64, uid
+
+
+def test_series_stays_one_series_with_distinct_instances(written):
+    datasets = [pydicom.dcmread(path) for path in written]
+    assert len({ds.StudyInstanceUID for ds in datasets}) == 1
+    assert len({ds.SeriesInstanceUID for ds in datasets}) == 1
+    assert len({ds.FrameOfReferenceUID for ds in datasets}) == 1
+    assert len({ds.SOPInstanceUID for ds in datasets}) == N_SLICES
+    for ds in datasets:
+        assert ds.file_meta.MediaStorageSOPInstanceUID == ds.SOPInstanceUID
+        assert ds.SeriesInstanceUID != SERIES_UID
+
+
+def test_references_point_at_the_new_uids_of_the_referenced_slices(written):
+    datasets = [pydicom.dcmread(path) for path in written]  # in source order: slice 0..4
+    for k, ds in enumerate(datasets):
+        referenced = ds.ReferencedImageSequence[0].ReferencedSOPInstanceUID
+        assert referenced == datasets[(k + 1) % N_SLICES].SOPInstanceUID
+
+
+def test_standard_uids_are_kept():
+    ds = make_slice(0)
+    ds.FrameOfReferenceUID = "1.2.840.10008.1.4.1.1"  # a well-known frame (Talairach)
+    out = anonymize(ds, seed=1)
+    assert out.FrameOfReferenceUID == "1.2.840.10008.1.4.1.1"
+    assert out.SOPClassUID == ds.SOPClassUID == out.file_meta.MediaStorageSOPClassUID
+    assert out.file_meta.TransferSyntaxUID == ds.file_meta.TransferSyntaxUID
+    assert out.ReferencedImageSequence[0].ReferencedSOPClassUID == ds.SOPClassUID
+
+
+def test_shared_uid_map_keeps_uids_consistent_across_calls_and_seeds():
+    uid_map: dict[str, str] = {}
+    first = anonymize(make_slice(0), seed=1, uid_map=uid_map)
+    second = anonymize(make_slice(1), seed=2, uid_map=uid_map)
+    assert first.SeriesInstanceUID == second.SeriesInstanceUID == uid_map[SERIES_UID]
+    assert uid_map[sop_uid(1)] == second.SOPInstanceUID
+    # Without the shared map, another seed gives another UID; the same seed, the same one.
+    assert anonymize(make_slice(1), seed=2).SeriesInstanceUID != first.SeriesInstanceUID
+    assert anonymize(make_slice(1), seed=1).SeriesInstanceUID == first.SeriesInstanceUID
+
+
+def test_entries_already_in_the_uid_map_are_used():
+    uid_map = {STUDY_UID: "1.2.3.4.5"}
+    out = anonymize(make_slice(0), seed=1, uid_map=uid_map)
+    assert out.StudyInstanceUID == "1.2.3.4.5"
+    assert uid_map[STUDY_UID] == "1.2.3.4.5"
+
+
+# -- dates and times ---------------------------------------------------------------------
+
+
+def test_date_time_intervals_survive_across_the_series(written):
+    datasets = [pydicom.dcmread(path) for path in written]
+    originals = [make_slice(k) for k in range(N_SLICES)]
+    offsets = set()
+    for old, new in zip(originals, datasets, strict=True):
+        for date, time in [("StudyDate", "StudyTime"), ("ContentDate", "ContentTime")]:
+            offsets.add(
+                as_datetime(new[date].value, new[time].value)
+                - as_datetime(old[date].value, old[time].value)
+            )
+        offsets.add(as_datetime(new.AcquisitionDateTime) - as_datetime(old.AcquisitionDateTime))
+        assert new.AcquisitionDateTime.endswith(".250000")
+    assert len(offsets) == 1
+    (offset,) = offsets
+    assert datetime.timedelta(days=-730) <= offset <= datetime.timedelta(days=-62)
+
+
+def test_birth_date_is_shifted_not_kept(written):
+    ds = pydicom.dcmread(written[0])
+    shift = as_datetime(ds.PatientBirthDate) - as_datetime(SECRETS["PatientBirthDate"])
+    assert datetime.timedelta(days=-731) <= shift <= datetime.timedelta(days=-62)
+
+
+# -- pixels, geometry and the input ------------------------------------------------------
+
+GEOMETRY = [
+    "Rows",
+    "Columns",
+    "ImagePositionPatient",
+    "ImageOrientationPatient",
+    "PixelSpacing",
+    "SliceThickness",
+    "RescaleSlope",
+    "RescaleIntercept",
+    "BitsAllocated",
+    "PixelRepresentation",
+    "PhotometricInterpretation",
+]
+
+
+@pytest.mark.parametrize("path", [MR_SMALL, CT_SMALL], ids=["MR_small", "CT_small"])
+def test_pixel_data_and_geometry_are_untouched(path):
+    ds = pydicom.dcmread(path)
+    ds.BurnedInAnnotation = "NO"
+    out = anonymize(ds, seed=1)
+    assert out.PixelData == ds.PixelData
+    for keyword in GEOMETRY:
+        assert out.get(keyword) == ds.get(keyword), keyword
+
+
+def test_input_dataset_is_unchanged():
+    ds = make_slice(0)
+    before = copy.deepcopy(ds)
+    anonymize(ds, seed=1)
+    assert ds == before
+    assert ds.file_meta == before.file_meta
+    assert ds.preamble == before.preamble
+    assert ds.filename == before.filename
+
+
+def test_output_is_not_tied_to_the_input_file_name():
+    out = anonymize(make_slice(0), seed=1)
+    assert out.filename is None
+    assert out.preamble == bytes(128)
+
+
+def test_dataset_without_file_meta_gets_one_that_follows_the_new_uid():
+    ds = Dataset()
+    ds.PatientName, ds.SOPInstanceUID, ds.BurnedInAnnotation = "QUIXOTE^ZEBULON", ROOT + "9", "NO"
+    out = anonymize(ds, seed=1)
+    assert out.file_meta.MediaStorageSOPInstanceUID == out.SOPInstanceUID != ROOT + "9"
+    assert not hasattr(ds, "file_meta")
+
+
+def test_written_files_read_back_with_identical_pixels(written, series_dir):
+    for k, path in enumerate(written):
+        ds = pydicom.dcmread(path)
+        original = pydicom.dcmread(series_dir / f"slice_{k}.dcm")
+        np.testing.assert_array_equal(ds.pixel_array, original.pixel_array)
+        assert ds.InstanceNumber == k + 1
+
+
+def test_returned_paths_are_the_files_in_dst_named_by_new_uid(written, tmp_path):
+    assert [p.parent for p in written] == [tmp_path / "dst"] * N_SLICES
+    assert sorted(written) == sorted((tmp_path / "dst").iterdir())
+    for path in written:
+        assert path.name == pydicom.dcmread(path).SOPInstanceUID + ".dcm"
+
+
+# -- determinism -------------------------------------------------------------------------
+
+
+def test_same_seed_gives_identical_output_and_another_seed_does_not():
+    first, second = anonymize(make_slice(0), seed=7), anonymize(make_slice(0), seed=7)
+    assert first == second and first.file_meta == second.file_meta
+    assert anonymize(make_slice(0), seed=8).PatientName != first.PatientName
+
+
+def test_same_seed_writes_byte_identical_series(series_dir, tmp_path):
+    one = anonymize_series(series_dir, tmp_path / "one", seed=3)
+    two = anonymize_series(series_dir, tmp_path / "two", seed=3)
+    assert [p.name for p in one] == [p.name for p in two]
+    assert [p.read_bytes() for p in one] == [p.read_bytes() for p in two]
+
+
+def test_no_seed_gives_a_random_but_consistent_series(series_dir, tmp_path):
+    one = anonymize_series(series_dir, tmp_path / "one")
+    two = anonymize_series(series_dir, tmp_path / "two")
+    assert {p.name for p in one}.isdisjoint(p.name for p in two)
+    dates = {pydicom.dcmread(path).StudyDate for path in one}
+    assert len(dates) == 1
+
+
+# -- burned-in annotation ----------------------------------------------------------------
+
+
+def test_burned_in_annotation_yes_is_refused_naming_the_file():
+    ds = pydicom.dcmread(MR_SMALL)
+    ds.BurnedInAnnotation = "YES"
+    with pytest.raises(BurnedInAnnotationError, match=r"MR_small\.dcm.*Fix:") as caught:
+        anonymize(ds, seed=1, on_unknown_burned_in="warn")
+    assert isinstance(caught.value, CourseDataError)
+
+
+def test_missing_burned_in_annotation_warns_by_default_and_still_deidentifies():
+    ds = pydicom.dcmread(MR_SMALL)
+    with pytest.warns(BurnedInAnnotationWarning, match=r"MR_small\.dcm"):
+        out = anonymize(ds, seed=1)
+    assert out.PatientIdentityRemoved == "YES"
+
+
+def test_missing_burned_in_annotation_is_refused_on_request():
+    with pytest.raises(BurnedInAnnotationError, match="BurnedInAnnotation = 'NO'"):
+        anonymize(pydicom.dcmread(MR_SMALL), seed=1, on_unknown_burned_in="raise")
+
+
+def test_burned_in_annotation_no_passes_silently():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        anonymize(make_slice(0), seed=1, on_unknown_burned_in="raise")
+
+
+def test_unknown_burned_in_policy_is_an_error():
+    with pytest.raises(ValueError, match="on_unknown_burned_in"):
+        anonymize(make_slice(0), seed=1, on_unknown_burned_in="ignore")
+
+
+def test_series_with_missing_burned_in_annotation_warns_once(series_dir, tmp_path):
+    for k in (1, 3):
+        ds = pydicom.dcmread(series_dir / f"slice_{k}.dcm")
+        del ds.BurnedInAnnotation
+        ds.save_as(series_dir / f"slice_{k}.dcm")
+    with pytest.warns(BurnedInAnnotationWarning, match="2 of 5 files") as record:
+        anonymize_series(series_dir, tmp_path / "dst", seed=1)
+    assert len([w for w in record if w.category is BurnedInAnnotationWarning]) == 1
+
+
+def test_series_with_a_burned_in_slice_is_refused_and_nothing_is_written(series_dir, tmp_path):
+    ds = pydicom.dcmread(series_dir / "slice_2.dcm")
+    ds.BurnedInAnnotation = "YES"
+    ds.save_as(series_dir / "slice_2.dcm")
+    with pytest.raises(BurnedInAnnotationError, match="slice_2.dcm"):
+        anonymize_series(series_dir, tmp_path / "dst", seed=1)
+    assert not (tmp_path / "dst").exists()
+
+
+# -- failures leave nothing half-written -------------------------------------------------
+
+
+def test_non_dicom_file_raises_and_leaves_no_destination(series_dir, tmp_path):
+    (series_dir / "notes.txt").write_text("scanned on Tuesday")
+    with pytest.raises(CorruptFileError, match=r"notes\.txt.*not a readable DICOM.*Fix:"):
+        anonymize_series(series_dir, tmp_path / "dst", seed=1)
+    assert not (tmp_path / "dst").exists()
+    assert not list(tmp_path.glob(".partial-*"))
+
+
+@pytest.mark.filterwarnings("ignore:Invalid value for VR DA")
+def test_failure_while_writing_removes_the_partial_folder(series_dir, tmp_path):
+    ds = pydicom.dcmread(series_dir / "slice_4.dcm")
+    ds.ContentDate = "2024-03-15"  # not YYYYMMDD: dicognito cannot shift it
+    ds.save_as(series_dir / "slice_4.dcm")
+    with pytest.raises(DeidentificationError, match="slice_4.dcm"):
+        anonymize_series(series_dir, tmp_path / "dst", seed=1)
+    assert not (tmp_path / "dst").exists()
+    assert not list(tmp_path.glob(".partial-*"))
+
+
+def test_failed_run_leaves_an_existing_destination_untouched(series_dir, tmp_path):
+    (tmp_path / "dst").mkdir()
+    (tmp_path / "dst" / "previous.dcm").write_bytes(b"previous run")
+    (series_dir / "notes.txt").write_text("not DICOM")
+    with pytest.raises(CorruptFileError):
+        anonymize_series(series_dir, tmp_path / "dst", seed=1)
+    assert [p.name for p in (tmp_path / "dst").iterdir()] == ["previous.dcm"]
+
+
+def test_hidden_files_are_skipped(series_dir, tmp_path):
+    (series_dir / ".DS_Store").write_bytes(b"\0\0\0\1Bud1")
+    assert len(anonymize_series(series_dir, tmp_path / "dst", seed=1)) == N_SLICES
+
+
+def test_file_without_sop_instance_uid_is_refused(series_dir, tmp_path):
+    ds = pydicom.dcmread(series_dir / "slice_0.dcm")
+    del ds.SOPInstanceUID
+    ds.save_as(series_dir / "index.dcm")
+    with pytest.raises(CorruptFileError, match="index.dcm.*no SOPInstanceUID"):
+        anonymize_series(series_dir, tmp_path / "dst", seed=1)
+
+
+def test_duplicate_instances_are_refused(series_dir, tmp_path):
+    (series_dir / "slice_9.dcm").write_bytes((series_dir / "slice_0.dcm").read_bytes())
+    with pytest.raises(SeriesError, match="slice_9.dcm"):
+        anonymize_series(series_dir, tmp_path / "dst", seed=1)
+    assert not (tmp_path / "dst").exists()
+
+
+@pytest.mark.parametrize("where", ["same", "inside", "parent"])
+def test_destination_overlapping_the_source_is_refused(series_dir, where):
+    dst = {"same": series_dir, "inside": series_dir / "out", "parent": series_dir.parent}[where]
+    with pytest.raises(CourseDataError, match="outside the source folder"):
+        anonymize_series(series_dir, dst, seed=1)
+    assert len(list(series_dir.glob("slice_*.dcm"))) == N_SLICES
+
+
+def test_empty_source_folder_is_refused(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(SeriesError, match="no files"):
+        anonymize_series(tmp_path / "empty", tmp_path / "dst", seed=1)
+
+
+def test_series_fills_and_honours_the_callers_uid_map(series_dir, tmp_path):
+    uid_map = {STUDY_UID: "1.2.3.4.5"}
+    written = anonymize_series(series_dir, tmp_path / "dst", seed=1, uid_map=uid_map)
+    ds = pydicom.dcmread(written[0])
+    assert ds.StudyInstanceUID == "1.2.3.4.5"
+    assert uid_map[SERIES_UID] == ds.SeriesInstanceUID
+    assert {uid_map[sop_uid(k)] + ".dcm" for k in range(N_SLICES)} == {p.name for p in written}
