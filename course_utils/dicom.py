@@ -4,9 +4,8 @@
   model (patient, study, series, equipment, image).
 - `file_anatomy` parses the first data elements from the raw bytes, to show what a DICOM
   file really is: a 128-byte preamble, ``DICM``, then tag / VR / length / value.
-- `read_series` assembles a folder of slices into one volume the way a careful reader
-  does: one series, sorted by position along the slice normal, spacing from positions,
-  and a clear refusal for gaps, duplicates, mixed orientations and unreadable files.
+- `read_file_volume` reads one file (a slice, or every frame of a multi-frame object) as a
+  volume; whole series are assembled by ``course_utils.series``.
 - `pixel_values` decodes pixel data to physical values (rescale slope/intercept), naming
   the package to install when a decoder is missing.
 
@@ -18,6 +17,7 @@ Used by notebooks 01, 02 and 03.
 
 from __future__ import annotations
 
+import functools
 import os
 import struct
 from collections.abc import Sequence
@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import CorruptFileError, MissingDecoderError, SeriesError
+from .errors import CorruptFileError, MissingDecoderError
 
 __all__ = [
     "HEADER_CATEGORIES",
@@ -35,12 +35,13 @@ __all__ = [
     "RawElement",
     "file_anatomy",
     "DicomVolume",
-    "read_series",
+    "read_dataset",
     "read_file_volume",
     "pixel_values",
     "decoder_package",
     "transfer_syntax_info",
     "slice_geometry",
+    "raw_value",
 ]
 
 # Keywords of the commonest elements of each information-model level (PS3.3 modules:
@@ -295,22 +296,67 @@ def decoder_package(transfer_syntax_uid: str) -> str | None:
 NATIVE_LITTLE_ENDIAN = {"1.2.840.10008.1.2", "1.2.840.10008.1.2.1"}
 
 
+TEXT_VALUE_VRS = {"AE", "AS", "CS", "DA", "DT", "LO", "LT", "PN", "SH", "ST", "TM", "UI", "UT"}
+NUMBER_STRING_VRS = {"DS", "IS"}
+BINARY_INTEGER_VRS = {"US": "<u", "SS": "<i", "UL": "<u", "SL": "<i"}
+
+
+@functools.lru_cache(maxsize=256)
+def tag_and_vr(keyword: str):
+    """``(Tag, VR)`` of a dictionary keyword, looked up once."""
+    from pydicom.datadict import dictionary_VR
+    from pydicom.tag import Tag
+
+    tag = Tag(keyword)
+    return tag, dictionary_VR(tag)
+
+
+def raw_value(ds, keyword: str, default=None):
+    """An element's value, parsed straight from its bytes when pydicom hasn't yet.
+
+    pydicom converts a value on first access, which for decimal strings (positions,
+    orientations, spacings) costs more than reading the whole file. Here numbers come back
+    as a float (one value) or a list of floats, integers as ``int``, text as ``str``.
+    Big-endian files, and values pydicom already converted, go through pydicom.
+    """
+    tag, vr = tag_and_vr(keyword)
+    element = ds.get_item(tag)
+    if element is None or element.value is None:
+        return default
+    value = element.value
+    is_little_endian = getattr(ds, "original_encoding", (None, True))[1] is not False
+    if not isinstance(value, bytes) or not is_little_endian:
+        return ds[tag].value
+    if vr in NUMBER_STRING_VRS:
+        text = value.decode("ascii").strip(" \x00")
+        if not text:
+            return default
+        numbers = [float(part) for part in text.split("\\")]
+        return numbers[0] if len(numbers) == 1 else numbers
+    if vr in BINARY_INTEGER_VRS:
+        size = 2 if vr in ("US", "SS") else 4
+        return int(np.frombuffer(value[:size], dtype=f"{BINARY_INTEGER_VRS[vr]}{size}")[0])
+    if vr in TEXT_VALUE_VRS:
+        return value.decode("ascii", "replace").strip(" \x00")
+    return ds[tag].value
+
+
 def native_pixels(ds, syntax: str) -> np.ndarray | None:
     """Uncompressed little-endian greyscale pixels read straight from the bytes, or ``None``.
 
     The common case of a series (one frame, all bits used) skips pydicom's general
     decoder, which checks far more than such a file needs; anything else returns ``None``.
     """
-    if str(syntax) not in NATIVE_LITTLE_ENDIAN or int(ds.get("NumberOfFrames", 1) or 1) != 1:
+    if str(syntax) not in NATIVE_LITTLE_ENDIAN or int(raw_value(ds, "NumberOfFrames", 1)) != 1:
         return None
-    bits, stored = ds.get("BitsAllocated"), ds.get("BitsStored")
-    if ds.get("SamplesPerPixel", 1) != 1 or bits not in (8, 16, 32) or stored != bits:
+    bits, stored = raw_value(ds, "BitsAllocated"), raw_value(ds, "BitsStored")
+    if raw_value(ds, "SamplesPerPixel", 1) != 1 or bits not in (8, 16, 32) or stored != bits:
         return None
-    kind = "i" if ds.get("PixelRepresentation", 0) == 1 else "u"
-    rows, columns = ds.Rows, ds.Columns
-    raw = ds.PixelData
-    if len(raw) < rows * columns * bits // 8:
-        return None  # let pydicom report the truncation
+    kind = "i" if raw_value(ds, "PixelRepresentation", 0) == 1 else "u"
+    rows, columns = raw_value(ds, "Rows"), raw_value(ds, "Columns")
+    raw = ds.get_item(0x7FE00010).value
+    if not isinstance(raw, bytes) or len(raw) < rows * columns * bits // 8:
+        return None  # let pydicom decode it, or report the truncation
     values = np.frombuffer(raw, dtype=f"<{kind}{bits // 8}", count=rows * columns)
     return values.reshape(rows, columns)
 
@@ -342,13 +388,28 @@ def pixel_values(ds, path: str | os.PathLike[str] | None = None) -> np.ndarray:
         raise CorruptFileError(
             where, f"its pixel data is truncated or damaged ({error}).", "Copy the file again."
         ) from error
-    slope = float(ds.get("RescaleSlope", 1) or 1)
-    intercept = float(ds.get("RescaleIntercept", 0) or 0)
+    slope = float(raw_value(ds, "RescaleSlope", 1.0))
+    intercept = float(raw_value(ds, "RescaleIntercept", 0.0))
     if slope == 1 and intercept == 0:
         return pixels
     return (pixels.astype(np.float32) * np.float32(slope) + np.float32(intercept)).astype(
         np.float32
     )
+
+
+def read_dataset(path: Path):
+    """``pydicom.dcmread`` with pixels; unreadable files raise `CorruptFileError`."""
+    import pydicom
+    from pydicom.errors import InvalidDicomError
+
+    try:
+        return pydicom.dcmread(path)
+    except (InvalidDicomError, EOFError, OSError, struct.error) as error:
+        raise CorruptFileError(
+            path,
+            f"is not a readable DICOM file ({type(error).__name__}: {error}).",
+            "Remove it from the series folder (or point at a folder holding only the series).",
+        ) from error
 
 
 @dataclass(frozen=True)
@@ -386,150 +447,6 @@ def affine_from(
     return affine
 
 
-def list_files(folder: Path) -> list[Path]:
-    """Regular, non-hidden files in ``folder`` (not recursive), sorted by name."""
-    return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
-
-
-def read_headers(files: Sequence[Path]) -> list:
-    """``dcmread`` every file (pixels included); unreadable files raise `CorruptFileError`."""
-    import pydicom
-    from pydicom.errors import InvalidDicomError
-
-    datasets = []
-    for path in files:
-        try:
-            datasets.append(pydicom.dcmread(path))
-        except (InvalidDicomError, EOFError, OSError, struct.error) as error:
-            raise CorruptFileError(
-                path,
-                f"is not a readable DICOM file ({type(error).__name__}: {error}).",
-                "Remove it from the series folder (or point at a folder holding only the series).",
-            ) from error
-    return datasets
-
-
-def choose_series(datasets: list, files: list[Path], series_uid: str | None, folder: Path):
-    """The (datasets, files) of one series; refuse a mixed folder unless a UID picks one."""
-    series: dict[str, list[int]] = {}
-    for index, ds in enumerate(datasets):
-        series.setdefault(str(ds.get("SeriesInstanceUID", "<missing>")), []).append(index)
-    if series_uid is None and len(series) == 1:
-        series_uid = next(iter(series))
-    if series_uid not in series:
-        listing = "; ".join(
-            f"{uid} ({datasets[idx[0]].get('SeriesDescription', 'no description')}, "
-            f"{len(idx)} files)"
-            for uid, idx in series.items()
-        )
-        problem = (
-            f"holds {len(series)} series: {listing}."
-            if series_uid is None
-            else f"has no series {series_uid}; it holds: {listing}."
-        )
-        raise SeriesError(folder, problem, "Pick one with series_uid=... .")
-    chosen = series[series_uid]
-    return [datasets[i] for i in chosen], [files[i] for i in chosen]
-
-
-def rounded(values) -> list[float]:
-    """Numbers as a short list for messages: ``[1.0, 0.0, -0.0]`` -> ``[1.0, 0.0, 0.0]``."""
-    return [round(float(v), 4) + 0.0 for v in values]
-
-
-def check_slices(datasets: list, files: list[Path]) -> np.ndarray:
-    """Check one series' slices can form a volume; return their positions along the normal."""
-    for ds, path in zip(datasets, files, strict=True):
-        if "PixelData" not in ds:
-            raise SeriesError(path, "has no pixel data.", "Remove it from the series folder.")
-        if "ImageOrientationPatient" not in ds or "ImagePositionPatient" not in ds:
-            raise SeriesError(
-                path,
-                "has no ImagePositionPatient/ImageOrientationPatient.",
-                "Only slices with a position in the patient can form a volume.",
-            )
-    reference = np.asarray(datasets[0].ImageOrientationPatient, dtype=np.float64)
-    for ds, path in zip(datasets, files, strict=True):
-        if not np.allclose(np.asarray(ds.ImageOrientationPatient, float), reference, atol=1e-4):
-            raise SeriesError(
-                path,
-                f"is oriented differently ({rounded(ds.ImageOrientationPatient)}) from "
-                f"{files[0].name} ({rounded(reference)}): a scout or localiser in the series?",
-                "Remove the slices that don't belong.",
-            )
-        if (ds.Rows, ds.Columns) != (datasets[0].Rows, datasets[0].Columns):
-            raise SeriesError(
-                path,
-                f"is {ds.Rows}x{ds.Columns}, unlike {files[0].name}.",
-                "Remove the slices that don't belong.",
-            )
-    normal = np.cross(reference[:3], reference[3:])
-    return np.array(
-        [np.dot(normal, np.asarray(ds.ImagePositionPatient, float)) for ds in datasets]
-    )
-
-
-def check_spacing(depths: np.ndarray, files: list[Path], folder: Path) -> None:
-    """Refuse duplicate positions, gaps and uneven spacing (``depths`` sorted, mm)."""
-    if len(depths) < 2:
-        return
-    steps = np.diff(depths)
-    duplicate = np.flatnonzero(steps < 1e-3)
-    if duplicate.size:
-        i = duplicate[0]
-        raise SeriesError(
-            files[i + 1],
-            f"is at the same position ({depths[i]:.3f} mm along the normal) as {files[i].name}.",
-            "Remove duplicate slices (or pick one series/echo/time point).",
-        )
-    median = float(np.median(steps))
-    uneven = np.flatnonzero(np.abs(steps - median) > max(0.01 * median, 1e-3))
-    if uneven.size:
-        i = uneven[0]
-        raise SeriesError(
-            folder,
-            f"slice spacing is uneven: {steps[i]:.3f} mm between {files[i].name} and "
-            f"{files[i + 1].name}, where most are {median:.3f} mm apart (a missing slice?).",
-            "Find the missing slices, or read the parts on either side of the gap separately.",
-        )
-
-
-def read_series(folder: str | os.PathLike[str], *, series_uid: str | None = None) -> DicomVolume:
-    """Assemble the DICOM series in ``folder`` into one volume, as a careful reader would.
-
-    Slices are sorted by ImagePositionPatient projected on the slice normal (never by
-    file name or InstanceNumber); the slice step comes from the positions (not
-    SliceThickness), so oblique and tilted stacks keep their true geometry. Pixel values
-    are rescaled to physical units.
-
-    Raises `SeriesError` for several series without ``series_uid``, slices with another
-    orientation or size, duplicate positions, gaps or uneven spacing, files without pixel
-    data; `CorruptFileError` for unreadable or truncated files; `MissingDecoderError`.
-    """
-    folder = Path(folder)
-    files = list_files(folder)
-    if not files:
-        raise SeriesError(folder, "contains no files.", "Point at the folder holding the slices.")
-    datasets, files = choose_series(read_headers(files), files, series_uid, folder)
-    depths = check_slices(datasets, files)
-    order = np.argsort(depths, kind="stable")
-    datasets = [datasets[i] for i in order]
-    files = [files[i] for i in order]
-    check_spacing(depths[order], files, folder)
-
-    row_dir, col_dir, first, spacing = slice_geometry(datasets[0])
-    if len(datasets) > 1:
-        last = np.asarray(datasets[-1].ImagePositionPatient, dtype=np.float64)
-        step = (last - first) / (len(datasets) - 1)
-    else:
-        thickness = float(datasets[0].get("SliceThickness", 1.0) or 1.0)
-        step = np.cross(row_dir, col_dir) * thickness
-    slices = [pixel_values(ds, path) for ds, path in zip(datasets, files, strict=True)]
-    voxels = np.stack([np.swapaxes(s, 0, 1) for s in slices], axis=2)
-    affine = affine_from(row_dir, col_dir, spacing, first, step)
-    return DicomVolume(voxels, affine, tuple(str(p) for p in files))
-
-
 def read_file_volume(path: str | os.PathLike[str]) -> DicomVolume:
     """One DICOM file as a volume: a single slice, or every frame of a multi-frame file.
 
@@ -537,7 +454,7 @@ def read_file_volume(path: str | os.PathLike[str]) -> DicomVolume:
     GridFrameOffsetVector (RT dose); a file without any geometry gets an identity
     orientation with PixelSpacing (or 1 mm) voxels, so it can still be looked at.
     """
-    (ds,) = read_headers([Path(path)])
+    ds = read_dataset(Path(path))
     pixels = pixel_values(ds, path)
     frames = int(ds.get("NumberOfFrames", 1) or 1)
     if frames == 1:

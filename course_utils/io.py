@@ -6,7 +6,7 @@ affine maps voxel indices to **RAS+ world millimetres**, whatever the source for
 ========================  =====================================================
 format                    how it is read
 ========================  =====================================================
-DICOM file / folder       pydicom (``course_utils.dicom``), LPS -> RAS here
+DICOM file / folder       pydicom (``dicom``, ``series``), LPS -> RAS here
 NIfTI-1/-2 ``.nii(.gz)``  nibabel
 NIfTI pair, Analyze 7.5   nibabel (``.hdr`` + ``.img``)
 MINC-1, MINC-2 ``.mnc``   nibabel (MINC-2 needs h5py)
@@ -30,7 +30,7 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 
-from . import dicom, files
+from . import dicom, files, series
 from .errors import CorruptFileError, UnsupportedFormatError
 
 __all__ = [
@@ -99,7 +99,7 @@ def load_volume(path: str | os.PathLike[str], *, series_uid: str | None = None) 
     """
     path = Path(path)
     if path.is_dir():
-        volume = dicom.read_series(path, series_uid=series_uid)
+        volume = series.read_series(path, series_uid=series_uid)
         return dicom_to_nifti(volume)
     if not path.is_file():
         raise CorruptFileError(path, "does not exist.", "Check the path (and COURSE_DATA).")
