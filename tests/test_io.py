@@ -194,3 +194,27 @@ def test_writers_refuse_a_wrong_extension(tmp_path, oblique_image):
         io.save_nifti(oblique_image, tmp_path / "scan.nrrd")
     with pytest.raises(UnsupportedFormatError):
         io.save_nrrd(oblique_image, tmp_path / "scan.nii")
+
+
+def test_an_enhanced_multi_frame_file_takes_geometry_from_its_functional_groups(tmp_path):
+    import copy
+
+    ds = pydicom.dcmread(get_testdata_file("liver_1frame.dcm"))  # a 1-bit SEG, one frame
+    frame = ds.PerFrameFunctionalGroupsSequence[0]
+    frames = []
+    for k in range(3):  # stack three copies of the frame, 2.5 mm apart along z
+        item = copy.deepcopy(frame)
+        position = [float(v) for v in item.PlanePositionSequence[0].ImagePositionPatient]
+        item.PlanePositionSequence[0].ImagePositionPatient = [*position[:2], position[2] + 2.5 * k]
+        frames.append(item)
+    ds.PerFrameFunctionalGroupsSequence = frames
+    ds.NumberOfFrames = 3
+    ds.PixelData = ds.PixelData * 3
+    ds.save_as(tmp_path / "multi.dcm")
+    image = io.load_volume(tmp_path / "multi.dcm")
+    assert image.shape == (512, 512, 3)
+    spacing = 0.810547
+    expected = np.array(
+        [[-spacing, 0, 0, 235.2], [0, -spacing, 0, 226.8], [0, 0, 2.5, -128.69], [0, 0, 0, 1]]
+    )
+    np.testing.assert_allclose(image.affine, expected, atol=1e-4)
