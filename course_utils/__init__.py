@@ -7,6 +7,8 @@ so ``import course_utils`` stays fast and headless):
 - ``paths``: where data and checkpoints live (``COURSE_DATA`` overrides)
 - ``files``: atomic writes and checksums
 - ``synth``: the SynthBraTS generator and the cached default cohort
+- ``io``: ``load_volume`` for every format, writers; ``dicom``: headers, raw anatomy,
+  pixel values; ``series``: DICOM series assembly; ``deidentify``: PS3.15 Annex E
 - ``plotting``: static figures; ``viewers``: ipywidgets viewers
 - ``exercises``: the checks behind every exercise
 - ``seeding``: ``seed_everything``; ``environment``: the install check
