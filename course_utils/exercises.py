@@ -34,6 +34,8 @@ __all__ = [
     "check_find_leaks",
     "check_voxel_to_world",
     "check_world_to_voxel",
+    "check_axis_origins",
+    "check_stitch_mean",
 ]
 
 
@@ -72,6 +74,20 @@ def short(value: Any) -> str:
     return repr(value)
 
 
+def difference(got: Any, expected: Any) -> str:
+    """How ``got`` differs from ``expected``, in one line."""
+    got_array, expected_array = np.asarray(got), np.asarray(expected)
+    both_numeric = got_array.dtype.kind in "biuf" and expected_array.dtype.kind in "biuf"
+    if both_numeric and got_array.shape == expected_array.shape and got_array.size > 6:
+        error = np.abs(got_array.astype(float) - expected_array)
+        where = tuple(int(i) for i in np.unravel_index(np.argmax(error), error.shape))
+        return (
+            f"values differ at {int(np.sum(error > 1e-6))} of {error.size} places, most at "
+            f"index {where}: expected {expected_array[where]:.6g}, got {got_array[where]:.6g}"
+        )
+    return f"expected {short(expected)}, got {short(got)}"
+
+
 def check(name: str, function: Callable, cases: Sequence[Case]) -> None:
     """Run ``function`` on every case; print one tick, or feedback for each failing case."""
     print(run_cases(name, function, cases)[1])
@@ -89,7 +105,7 @@ def run_cases(name: str, function: Callable, cases: Sequence[Case]) -> tuple[boo
             failures.append(f"  {case.description}: raised {type(error).__name__}: {error}")
             continue
         if not same(got, case.expected):
-            message = f"  {case.description}: expected {short(case.expected)}, got {short(got)}"
+            message = f"  {case.description}: {difference(got, case.expected)}"
             failures.append(message + (f"\n    hint: {case.hint}" if case.hint else ""))
     if failures:
         header = f"✘ {name}: {len(failures)} of {len(cases)} cases failed"
@@ -322,3 +338,59 @@ def check_world_to_voxel(function: Callable) -> None:
         ),
     ]
     check("world_to_voxel", function, cases)
+
+
+def check_axis_origins(function: Callable) -> None:
+    """Notebook 06: ``function(size, patch, stride)`` lists where patches start along one
+    axis so that they cover every voxel, the last one ending exactly at the border."""
+    hint = "Start every `stride` voxels; if the last patch stops short, add one at size - patch."
+    cases = [
+        Case("size 8, patch 4, stride 4 (fits exactly)", (8, 4, 4), [0, 4]),
+        Case("size 10, patch 4, stride 4 (last moved back)", (10, 4, 4), [0, 4, 6], hint),
+        Case("size 10, patch 4, stride 3", (10, 4, 3), [0, 3, 6], hint),
+        Case("size 9, patch 4, stride 2", (9, 4, 2), [0, 2, 4, 5], hint),
+        Case("size 4, patch 4, stride 2 (one patch)", (4, 4, 2), [0]),
+        Case(
+            "size 3, patch 4, stride 2 (volume smaller than the patch)",
+            (3, 4, 2),
+            [0],
+            "A volume smaller than the patch gets one patch at 0 (padded later).",
+        ),
+    ]
+    check("axis_origins", function, cases)
+
+
+def check_stitch_mean(function: Callable) -> None:
+    """Notebook 06: ``function(patches, origins, shape)`` averages overlapping patches back
+    into a volume: ``patches`` ``(N, C, p, p, p)``, ``origins`` ``(N, 3)``, result
+    ``(C, *shape)``."""
+    rng = np.random.default_rng(6)
+    volume = rng.normal(size=(2, 6, 5, 7))
+    patch = 4
+    starts = [[0, 2], [0, 1], [0, 3]]  # covers 6, 5 and 7 voxels, with overlaps
+    origins = np.array([(d, h, w) for d in starts[0] for h in starts[1] for w in starts[2]])
+    patches = np.stack(
+        [volume[:, d : d + patch, h : h + patch, w : w + patch] for d, h, w in origins]
+    )
+    ones = np.ones((2, 1, 2, 2, 2))
+    threes = 3 * np.ones((1, 1, 2, 2, 2))
+    overlapping = np.concatenate([ones[:1], threes])
+    expected_overlap = np.zeros((1, 3, 2, 2))
+    expected_overlap[:, :2] = 1.0
+    expected_overlap[:, 1:] += 3.0
+    expected_overlap[:, 1] = 2.0
+    cases = [
+        Case(
+            "patches cut from a volume give the volume back",
+            (patches, origins, (6, 5, 7)),
+            volume,
+            "Divide the summed patches by how many patches cover each voxel.",
+        ),
+        Case(
+            "a patch of 1s and a patch of 3s overlapping by one slice",
+            (overlapping, np.array([[0, 0, 0], [1, 0, 0]]), (3, 2, 2)),
+            expected_overlap,
+            "In the overlap the mean of 1 and 3 is 2; elsewhere each patch alone.",
+        ),
+    ]
+    check("stitch_mean", function, cases)

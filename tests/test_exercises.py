@@ -145,3 +145,52 @@ def test_each_check_passes_a_right_answer_and_fails_a_typical_wrong_one(
     assert capsys.readouterr().out.startswith("✔")
     check(wrong)
     assert capsys.readouterr().out.startswith("✘")
+
+
+def axis_origins(size, patch, stride):
+    last = max(size - patch, 0)
+    origins = list(range(0, last + 1, stride))
+    return origins if origins[-1] == last else [*origins, last]
+
+
+def stitch_mean(patches, origins, shape):
+    total = np.zeros((patches.shape[1], *shape))
+    count = np.zeros(shape)
+    k = patches.shape[2]
+    for patch, (d, h, w) in zip(patches, origins, strict=True):
+        total[:, d : d + k, h : h + k, w : w + k] += patch
+        count[d : d + k, h : h + k, w : w + k] += 1
+    return total / count
+
+
+def overwrite(patches, origins, shape):  # the classic bug: last patch wins, no averaging
+    out = np.zeros((patches.shape[1], *shape))
+    k = patches.shape[2]
+    for patch, (d, h, w) in zip(patches, origins, strict=True):
+        out[:, d : d + k, h : h + k, w : w + k] = patch
+    return out
+
+
+@pytest.mark.parametrize(
+    ("check", "right", "wrong"),
+    [
+        (
+            exercises.check_axis_origins,
+            axis_origins,
+            lambda size, patch, stride: list(range(0, size - patch + 1, stride)),
+        ),
+        (exercises.check_stitch_mean, stitch_mean, overwrite),
+    ],
+    ids=["axis_origins", "stitch_mean"],
+)
+def test_notebook_06_checks_tell_right_from_wrong(check, right, wrong, capsys):
+    check(right)
+    assert capsys.readouterr().out.startswith("✔")
+    check(wrong)
+    out = capsys.readouterr().out
+    assert out.startswith("✘") and "hint:" in out
+
+
+def test_array_feedback_points_at_the_first_big_difference():
+    message = exercises.difference(np.arange(10.0), np.arange(10.0) + np.eye(10)[3])
+    assert message == "values differ at 1 of 10 places, most at index (3,): expected 4, got 3"
