@@ -10,12 +10,13 @@ JUPYTER_PORT ?= 8888
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-.PHONY: help install data lab test test-unit test-notebooks lint format bench clean
+.PHONY: help install data lab test test-unit test-notebooks test-browser browser budgets student lint format bench clean
 
 help:
 	@echo "make lab    set up and start JupyterLab on 127.0.0.1:$(JUPYTER_PORT)"
 	@echo "make test   set up and run the unit tests and every notebook (pytest --nbval)"
 	@echo "make data   build the SynthBraTS cohort into data/synthbrats (cached)"
+	@echo "make student  regenerate student/ (solutions removed) from notebooks/"
 	@echo "make lint   ruff on code and notebooks;  make bench  run the benchmarks"
 
 # CPU torch first: a bare `torch` requirement could pull a multi-GB CUDA build.
@@ -39,23 +40,39 @@ lab: data
 test: data
 	$(BIN)/python -m pytest
 	$(BIN)/python -m pytest $(NBVAL) notebooks
+	$(BIN)/python tools/notebook_budgets.py --json artifacts/notebook_budgets.json
 
 test-unit: install
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --ignore=tests/browser
 
 test-notebooks: data
 	$(BIN)/python -m pytest $(NBVAL) notebooks
 
+# Debian's Chromium and Playwright for tests/browser (skipped when missing, unless
+# COURSE_REQUIRE_BROWSER=1, as .ci/run sets).
+browser: install
+	tools/install_browser.sh
+
+test-browser: browser data
+	COURSE_REQUIRE_BROWSER=1 $(BIN)/python -m pytest tests/browser
+
+budgets: data
+	$(BIN)/python tools/notebook_budgets.py --json artifacts/notebook_budgets.json
+
+student: install
+	$(BIN)/python -m course_utils.student notebooks student
+
 lint: install
-	$(BIN)/ruff check course_utils tests benchmarks notebooks
-	$(BIN)/ruff format --check course_utils tests benchmarks notebooks
+	$(BIN)/ruff check course_utils tests benchmarks tools notebooks
+	$(BIN)/ruff format --check course_utils tests benchmarks tools notebooks
 
 format: install
-	$(BIN)/ruff format course_utils tests benchmarks
-	$(BIN)/ruff check --fix course_utils tests benchmarks notebooks
+	$(BIN)/ruff format course_utils tests benchmarks tools notebooks
+	$(BIN)/ruff check --fix course_utils tests benchmarks tools notebooks
 
 bench: data
 	$(BIN)/python benchmarks/synth.py
+	$(BIN)/python benchmarks/dicom_series.py
 
 clean:
 	rm -rf $(VENV) data/synthbrats .pytest_cache

@@ -12,6 +12,7 @@ so ``import course_utils`` stays fast and headless):
 - ``plotting``: static figures; ``viewers``: ipywidgets viewers
 - ``exercises``: the checks behind every exercise
 - ``seeding``: ``seed_everything``; ``environment``: the install check
+- ``student``: the student version of the notebooks (solutions removed)
 """
 
 from __future__ import annotations

@@ -23,6 +23,7 @@ __all__ = [
     "GeometryMismatchError",
     "DeidentificationError",
     "BurnedInAnnotationError",
+    "ExerciseStructureError",
 ]
 
 
@@ -95,3 +96,7 @@ class DeidentificationError(CourseDataError):
 
 class BurnedInAnnotationError(DeidentificationError):
     """Pixels that carry, or may carry, burned-in text that header editing cannot remove."""
+
+
+class ExerciseStructureError(CourseDataError):
+    """A solution cell without the stub it completes (the student version would lose it)."""

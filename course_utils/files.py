@@ -28,6 +28,22 @@ __all__ = [
 TEMP_MARKER = ".partial-"
 
 
+def current_umask() -> int:
+    """The process's file-creation mask (read by setting it and putting it back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def make_shareable(path: Path, directory: bool = False) -> None:
+    """Give a temporary file or folder the permissions a normal ``open``/``mkdir`` would.
+
+    ``mkstemp`` and ``mkdtemp`` create 0600 files and 0700 folders; renamed into place they
+    would keep those, hiding course data from other users of a shared JupyterHub.
+    """
+    os.chmod(path, (0o777 if directory else 0o666) & ~current_umask())
+
+
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
     """Write ``data`` to ``path`` so that readers see the old file or the new one, never half.
 
@@ -41,6 +57,7 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+        make_shareable(Path(temp_name))
         os.replace(temp_name, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -69,6 +86,7 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     temp = Path(temp_name)
     try:
         yield temp
+        make_shareable(temp)
         os.replace(temp, final)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -91,6 +109,7 @@ def atomic_directory(path: str | os.PathLike[str]) -> Iterator[Path]:
     temp = Path(tempfile.mkdtemp(prefix=f"{TEMP_MARKER}{final.name}.", dir=final.parent))
     try:
         yield temp
+        make_shareable(temp, directory=True)
         if final.exists():
             retired = Path(
                 tempfile.mkdtemp(prefix=f"{TEMP_MARKER}{final.name}.old.", dir=final.parent)

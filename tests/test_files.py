@@ -86,3 +86,15 @@ def test_atomic_path_keeps_the_extension_and_cleans_up_on_failure(tmp_path):
             raise ValueError("writer crashed")
     assert target.read_bytes() == b"complete"
     assert [p.name for p in tmp_path.iterdir()] == ["scan.nii.gz"]
+
+
+def test_atomic_writes_get_normal_permissions_not_temporary_ones(tmp_path):
+    mask = files.current_umask()
+    written = files.atomic_write_text(tmp_path / "a.txt", "x")
+    with files.atomic_path(tmp_path / "b.nii") as temporary:
+        temporary.write_bytes(b"x")
+    with files.atomic_directory(tmp_path / "folder"):
+        pass
+    assert written.stat().st_mode & 0o777 == 0o666 & ~mask
+    assert (tmp_path / "b.nii").stat().st_mode & 0o777 == 0o666 & ~mask
+    assert (tmp_path / "folder").stat().st_mode & 0o777 == 0o777 & ~mask
