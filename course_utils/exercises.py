@@ -34,6 +34,8 @@ __all__ = [
     "check_find_leaks",
     "check_voxel_to_world",
     "check_world_to_voxel",
+    "check_zscore",
+    "check_brats_regions",
     "check_axis_origins",
     "check_stitch_mean",
 ]
@@ -394,3 +396,56 @@ def check_stitch_mean(function: Callable) -> None:
         ),
     ]
     check("stitch_mean", function, cases)
+
+
+def check_zscore(function: Callable) -> None:
+    """Notebook 04: ``function(channel)`` z-scores one channel ``(D, H, W)`` over its non-zero
+    voxels (the brain) and leaves the background at 0."""
+    ramp = np.zeros((2, 2, 3))
+    ramp[0, 0] = [2.0, 4.0, 6.0]
+    expected_ramp = np.zeros((2, 2, 3))
+    expected_ramp[0, 0] = [-np.sqrt(1.5), 0.0, np.sqrt(1.5)]
+    flat = np.zeros((2, 2, 2))
+    flat[1] = 5.0
+    cases = [
+        Case(
+            "brain voxels 2, 4, 6 and background 0",
+            (ramp,),
+            expected_ramp,
+            "Compute mean and std over the non-zero voxels only, and keep the background 0.",
+        ),
+        Case(
+            "the same values in another scanner's units (x 100 + 50 inside the brain)",
+            (np.where(ramp != 0, ramp * 100 + 50, 0.0),),
+            expected_ramp,
+            "A z-score does not care about the scanner's units: scale and offset cancel.",
+        ),
+        Case(
+            "a constant brain (std 0)",
+            (flat,),
+            np.zeros((2, 2, 2)),
+            "With a zero standard deviation, return zeros rather than dividing by 0.",
+        ),
+    ]
+    check("zscore_brain", function, cases)
+
+
+def check_brats_regions(function: Callable) -> None:
+    """Notebook 04: ``function(seg)`` turns BraTS labels 0/1/2/4 ``(D, H, W)`` into the
+    evaluation regions ``(3, D, H, W)``: whole tumour, tumour core, enhancing tumour."""
+    seg = np.array([0, 1, 2, 4]).reshape(1, 1, 4)
+    expected = np.array([[0, 1, 1, 1], [0, 1, 0, 1], [0, 0, 0, 1]], dtype=float).reshape(
+        3, 1, 1, 4
+    )
+    hint = "WT = labels 1, 2 and 4; TC = 1 and 4; ET = 4 (BraTS has no label 3)."
+    cases = [
+        Case("one voxel of each label", (seg,), expected, hint),
+        Case("background only", (np.zeros((2, 2, 2), int),), np.zeros((3, 2, 2, 2))),
+        Case(
+            "oedema only (label 2)",
+            (np.full((1, 2, 2), 2),),
+            np.stack([np.ones((1, 2, 2)), np.zeros((1, 2, 2)), np.zeros((1, 2, 2))]),
+            hint,
+        ),
+    ]
+    check("brats_regions", function, cases)

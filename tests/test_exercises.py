@@ -194,3 +194,36 @@ def test_notebook_06_checks_tell_right_from_wrong(check, right, wrong, capsys):
 def test_array_feedback_points_at_the_first_big_difference():
     message = exercises.difference(np.arange(10.0), np.arange(10.0) + np.eye(10)[3])
     assert message == "values differ at 1 of 10 places, most at index (3,): expected 4, got 3"
+
+
+def zscore_brain(channel):
+    brain = channel != 0
+    values = channel[brain]
+    std = values.std()
+    out = np.zeros_like(channel, dtype=float)
+    if std > 0:
+        out[brain] = (values - values.mean()) / std
+    return out
+
+
+def brats_regions(seg):
+    return np.stack([np.isin(seg, (1, 2, 4)), np.isin(seg, (1, 4)), seg == 4]).astype(float)
+
+
+@pytest.mark.parametrize(
+    ("check", "right", "wrong"),
+    [
+        (exercises.check_zscore, zscore_brain, lambda c: (c - c.mean()) / (c.std() or 1.0)),
+        (
+            exercises.check_brats_regions,
+            brats_regions,
+            lambda seg: np.stack([seg == 1, seg == 2, seg == 4]).astype(float),
+        ),
+    ],
+    ids=["zscore", "regions"],
+)
+def test_notebook_04_checks_tell_right_from_wrong(check, right, wrong, capsys):
+    check(right)
+    assert capsys.readouterr().out.startswith("✔")
+    check(wrong)
+    assert capsys.readouterr().out.startswith("✘")
