@@ -9,6 +9,9 @@ so ``import course_utils`` stays fast and headless):
 - ``synth``: the SynthBraTS generator and the cached default cohort
 - ``io``: ``load_volume`` for every format, writers; ``dicom``: headers, raw anatomy,
   pixel values; ``series``: DICOM series assembly; ``deidentify``: PS3.15 Annex E
+- ``datasets``: BraTS 2021 / MSD Task01 / SynthBraTS as torch datasets, normalisation,
+  labels -> regions; ``transforms``: seeded 3D augmentation of image and label together
+- ``patches``: patch grids, sampling, stitching, sliding-window inference
 - ``plotting``: static figures; ``viewers``: ipywidgets viewers
 - ``exercises``: the checks behind every exercise
 - ``seeding``: ``seed_everything``; ``environment``: the install check

@@ -24,6 +24,7 @@ __all__ = [
     "DeidentificationError",
     "BurnedInAnnotationError",
     "ExerciseStructureError",
+    "IncompleteSubjectError",
 ]
 
 
@@ -100,3 +101,7 @@ class BurnedInAnnotationError(DeidentificationError):
 
 class ExerciseStructureError(CourseDataError):
     """A solution cell without the stub it completes (the student version would lose it)."""
+
+
+class IncompleteSubjectError(DatasetIntegrityError):
+    """A subject lacks a file its layout requires (one of its modalities, or its labels)."""
