@@ -6,8 +6,9 @@ cores. This script executes each notebook in a fresh kernel of the current Pytho
 
 - the **wall time** from starting the kernel to the end of the last cell, and
 - the kernel's **peak resident memory**: ``VmHWM`` from ``/proc/<pid>/status`` (the kernel's
-  exact high-water mark, Linux), or the largest RSS of the kernel plus its child processes seen
-  by polling with psutil every 0.1 s, whichever is larger (so workers the kernel starts count),
+  exact high-water mark, Linux), or the largest PSS of the kernel plus its child processes seen
+  by polling with psutil every 0.1 s, whichever is larger (so workers the kernel starts count,
+  and pages they share with it count once),
 
 prints a table, and exits with status 1 if any notebook fails or breaks a budget::
 
@@ -108,7 +109,7 @@ class TreePeakPoller(threading.Thread):
         total = 0
         for process in processes:
             try:
-                total += process.memory_info().rss
+                total += proportional_memory(process)
             except psutil.Error:  # a child exited between listing and reading
                 pass
         return total
@@ -122,6 +123,21 @@ class TreePeakPoller(threading.Thread):
         self.stopped.set()
         self.join()
         return self.peak
+
+
+def proportional_memory(process) -> int:
+    """A process's PSS: its resident pages, each page shared with k processes counted 1/k.
+
+    DataLoader workers are forked from the kernel and share most of its pages; adding their
+    RSS would count those pages once per worker, while a container's memory limit (Binder's)
+    counts them once. Falls back to RSS where PSS can't be read.
+    """
+    import psutil
+
+    try:
+        return int(process.memory_full_info().pss)
+    except (AttributeError, psutil.AccessDenied):
+        return int(process.memory_info().rss)
 
 
 def psutil_available() -> bool:
