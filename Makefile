@@ -60,7 +60,7 @@ budgets: data
 	$(BIN)/python tools/notebook_budgets.py --json artifacts/notebook_budgets.json
 
 student: install
-	$(BIN)/python -m course_utils.student notebooks student
+	$(BIN)/course-utils student notebooks student
 
 lint: install
 	$(BIN)/ruff check course_utils tests benchmarks tools notebooks

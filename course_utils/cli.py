@@ -1,7 +1,7 @@
 """The ``course-utils`` command line (also ``python -m course_utils``).
 
-``course-utils data`` builds (or verifies) a SynthBraTS cohort; later commands train and
-evaluate models. Errors in the data are printed as one sentence with the fix, not as a
+``course-utils data`` builds (or verifies) a SynthBraTS cohort; ``course-utils student``
+writes the student version of the notebooks. Errors in the data are printed as one sentence with the fix, not as a
 traceback.
 """
 
@@ -39,6 +39,15 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("--seed", type=int, default=synth.DEFAULT_SEED, help="cohort seed")
     data.add_argument("--spacing", type=float, default=2.0, help="isotropic voxel size in mm")
     data.set_defaults(handler=run_data)
+
+    student = commands.add_parser(
+        "student",
+        help="write the student version of the notebooks",
+        description="Write student/ from notebooks/: solution cells removed, outputs cleared.",
+    )
+    student.add_argument("source", nargs="?", type=Path, default=Path("notebooks"))
+    student.add_argument("target", nargs="?", type=Path, default=Path("student"))
+    student.set_defaults(handler=run_student)
     return parser
 
 
@@ -50,6 +59,14 @@ def run_data(args: argparse.Namespace) -> int:
     print(
         f"SynthBraTS: {args.subjects} subjects (seed {args.seed}, {args.spacing:g} mm) in {root}"
     )
+    return 0
+
+
+def run_student(args: argparse.Namespace) -> int:
+    from .student import make_student_notebooks
+
+    written = make_student_notebooks(args.source, args.target)
+    print(f"{args.target}/: {len(written)} student notebooks written")
     return 0
 
 

@@ -37,3 +37,12 @@ def test_nonsense_arguments_are_refused_with_a_message():
 def test_help_lists_the_data_command():
     result = run("--help")
     assert result.returncode == 0 and "data" in result.stdout
+
+
+def test_student_writes_the_student_version(tmp_path):
+    from course_utils import paths
+
+    result = run("student", str(paths.repository_root() / "notebooks"), str(tmp_path / "s"))
+    assert result.returncode == 0, result.stderr
+    assert "student notebooks written" in result.stdout
+    assert sorted(p.name for p in (tmp_path / "s").glob("*.ipynb"))
