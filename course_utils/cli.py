@@ -1,8 +1,8 @@
 """The ``course-utils`` command line (also ``python -m course_utils``).
 
 ``course-utils data`` builds (or verifies) a SynthBraTS cohort; ``course-utils student``
-writes the student version of the notebooks. Errors in the data are printed as one sentence with the fix, not as a
-traceback.
+writes the student version of the notebooks. Errors in the data are printed as one sentence
+with the fix, not as a traceback.
 """
 
 from __future__ import annotations

@@ -31,6 +31,7 @@ from collections.abc import Collection, MutableMapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from .dicom import read_dataset
 from .errors import (
     BurnedInAnnotationError,
     CorruptFileError,
@@ -432,19 +433,7 @@ def _list_files(src: Path, dst: Path) -> list[Path]:
 
 def _read_dicom(path: Path) -> Dataset:
     """``dcmread`` one file; anything but a DICOM image raises `CorruptFileError`."""
-    import struct
-
-    import pydicom
-    from pydicom.errors import InvalidDicomError
-
-    try:
-        ds = pydicom.dcmread(path)
-    except (InvalidDicomError, EOFError, OSError, struct.error) as error:
-        raise CorruptFileError(
-            path,
-            f"is not a readable DICOM file ({type(error).__name__}: {error}).",
-            "Remove it from the series folder (or point at a folder holding only the series).",
-        ) from error
+    ds = read_dataset(path)
     if "SOPInstanceUID" not in ds:
         raise CorruptFileError(
             path,
