@@ -103,8 +103,10 @@ def main() -> None:
                     raise SystemExit(f"{name} read the series wrongly ({same=}, {geometry=})")
 
     reference = statistics.median(times["SimpleITK ImageSeriesReader"])
-    print(f"Shuffled series of {n_slices} slices of {expected.shape[0]}x{expected.shape[1]}; "
-          f"median of {args.repeats} runs; all readers gave identical voxels and geometry")
+    print(
+        f"Shuffled series of {n_slices} slices of {expected.shape[0]}x{expected.shape[1]}; "
+        f"median of {args.repeats} runs; all readers gave identical voxels and geometry"
+    )
     print(f"{'reader':30} {'seconds':>8} {'slices/s':>9} {'vs SimpleITK':>13}")
     for name, seconds in times.items():
         median = statistics.median(seconds)
