@@ -12,6 +12,8 @@ so ``import course_utils`` stays fast and headless):
 - ``datasets``: BraTS 2021 / MSD Task01 / SynthBraTS as torch datasets, normalisation,
   labels -> regions; ``transforms``: seeded 3D augmentation of image and label together
 - ``patches``: patch grids, sampling, stitching, sliding-window inference
+- ``unet``: the U-Net (2D/3D); ``losses``: soft Dice, Dice + CE/BCE; ``metrics``: Dice,
+  sensitivity, specificity, HD95 in mm (for notebook 07, in progress)
 - ``plotting``: static figures; ``viewers``: ipywidgets viewers
 - ``exercises``: the checks behind every exercise
 - ``seeding``: ``seed_everything``; ``environment``: the install check

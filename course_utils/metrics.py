@@ -1,0 +1,384 @@
+"""Metrics: how good a segmentation is, as BraTS scores it (Dice, HD95, sensitivity, specificity).
+
+Pure functions on binary masks (NumPy arrays or torch tensors of bool, or of 0/1 numbers; a
+probability map is refused: threshold it first), plus one accumulator, `MetricTracker`, that
+collects per-subject results and averages them.
+
+- `dice_score`, `sensitivity`, `specificity`: overlap counts;
+- `hausdorff95`: the 95th percentile of the surface distances, in millimetres;
+- `region_metrics`: all four for each of the BraTS regions WT, TC, ET.
+
+Masks may have any number of axes (2D slices or 3D volumes); ``spacing_mm`` gives the voxel
+size along each axis in the array's own index order (for the course's volumes, R-A-S, from the
+NIfTI header's zooms). Metrics are computed per subject (the BraTS convention), never over a
+batch pooled into one mask.
+
+**Empty masks** (BraTS conventions; the BraTS 2021 evaluation used these values):
+
+==========================  ======  ==============  ===========  ===========
+case                        Dice    HD95 (mm)       sensitivity  specificity
+==========================  ======  ==============  ===========  ===========
+both empty                  1       0               1            as usual
+truth empty, prediction not 0       373.13          1            as usual
+prediction empty, truth not 0       373.13          0            as usual
+==========================  ======  ==============  ===========  ===========
+
+Sensitivity with an empty truth is 0/0; it is 1 here (no tumour voxel was missed), and the false
+positives show up in Dice, HD95 and specificity instead. Specificity is 1 likewise when the
+truth covers every voxel.
+
+Used by notebook 07 (U-Net training).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Union
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import torch
+
+__all__ = [
+    "REGIONS",
+    "EMPTY_HD95_MM",
+    "dice_score",
+    "sensitivity",
+    "specificity",
+    "surface_distances",
+    "hausdorff95",
+    "region_metrics",
+    "MetricTracker",
+]
+
+Array = Union[np.ndarray, "torch.Tensor"]
+#: The BraTS evaluation regions, in channel order (the same as `datasets.REGIONS`).
+REGIONS = ("WT", "TC", "ET")
+#: HD95 when exactly one of prediction and truth is empty: the diagonal of the BraTS image
+#: (240 x 240 x 155 voxels of 1 mm), sqrt(240**2 + 240**2 + 155**2) = 373.13 mm, the largest
+#: distance possible in it. The BraTS 2021 evaluation used this value; a finite worst case keeps
+#: means defined and still punishes a missed (or invented) region hard, where nan would drop the
+#: subject from the mean and hide the mistake.
+EMPTY_HD95_MM = 373.13
+
+
+def as_mask(array: Array, name: str) -> np.ndarray:
+    """``array`` as a NumPy bool array; ``ValueError`` for values other than 0 and 1."""
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(array, torch.Tensor):
+        array = array.detach().cpu().numpy()
+    array = np.asarray(array)
+    if array.dtype == bool:
+        return array
+    if array.size and not np.all((array == 0) | (array == 1)):
+        raise ValueError(
+            f"{name} must be a binary mask (bool, or 0 and 1 only); got {array.dtype} values "
+            f"from {array.min()} to {array.max()}. Threshold probabilities first (p > 0.5)."
+        )
+    return array.astype(bool)
+
+
+def as_masks(pred: Array, truth: Array) -> tuple[np.ndarray, np.ndarray]:
+    pred, truth = as_mask(pred, "pred"), as_mask(truth, "truth")
+    if pred.shape != truth.shape:
+        raise ValueError(f"pred and truth differ in shape: {pred.shape} and {truth.shape}.")
+    return pred, truth
+
+
+def dice_score(pred: Array, truth: Array) -> float:
+    """Dice coefficient ``2 |P & T| / (|P| + |T|)`` of two binary masks.
+
+    Dice, "Measures of the amount of ecologic association between species", Ecology 1945;
+    the main overlap score of the BraTS challenges (Menze et al., IEEE TMI 2015).
+
+    Parameters
+    ----------
+    pred, truth
+        Binary masks of the same shape, any number of axes (NumPy or torch; bool or 0/1).
+
+    Returns
+    -------
+    float
+        In [0, 1]. Both empty: 1.0 (nothing to find, nothing found); one empty: 0.0.
+
+    Examples
+    --------
+    >>> dice_score(np.array([1, 1, 0, 0]), np.array([1, 0, 1, 0]))
+    0.5
+    >>> dice_score(np.zeros(4), np.zeros(4))
+    1.0
+    """
+    pred, truth = as_masks(pred, truth)
+    total = int(pred.sum()) + int(truth.sum())
+    if total == 0:
+        return 1.0
+    return 2 * int(np.count_nonzero(pred & truth)) / total
+
+
+def sensitivity(pred: Array, truth: Array) -> float:
+    """True positive rate ``TP / (TP + FN)``: the share of the truth that was found.
+
+    Parameters
+    ----------
+    pred, truth
+        Binary masks of the same shape (NumPy or torch; bool or 0/1).
+
+    Returns
+    -------
+    float
+        In [0, 1]; 1.0 when the truth is empty (no voxel could be missed).
+
+    Examples
+    --------
+    >>> sensitivity(np.array([1, 0, 0, 1]), np.array([1, 1, 0, 0]))
+    0.5
+    """
+    pred, truth = as_masks(pred, truth)
+    positives = int(truth.sum())
+    if positives == 0:
+        return 1.0
+    return int(np.count_nonzero(pred & truth)) / positives
+
+
+def specificity(pred: Array, truth: Array) -> float:
+    """True negative rate ``TN / (TN + FP)``: the share of the background left alone.
+
+    In a brain volume the background is so large that specificity is nearly always above
+    0.99; it says little on its own.
+
+    Parameters
+    ----------
+    pred, truth
+        Binary masks of the same shape (NumPy or torch; bool or 0/1).
+
+    Returns
+    -------
+    float
+        In [0, 1]; 1.0 when the truth covers every voxel (no background to get wrong).
+
+    Examples
+    --------
+    >>> specificity(np.array([1, 0, 0, 1]), np.array([1, 1, 0, 0]))
+    0.5
+    """
+    pred, truth = as_masks(pred, truth)
+    negatives = int((~truth).sum())
+    if negatives == 0:
+        return 1.0
+    return int(np.count_nonzero(~pred & ~truth)) / negatives
+
+
+def as_spacing(spacing_mm: float | Sequence[float], ndim: int) -> tuple[float, ...]:
+    spacing = (spacing_mm,) * ndim if np.isscalar(spacing_mm) else tuple(spacing_mm)
+    if len(spacing) != ndim or not all(float(s) > 0 for s in spacing):
+        raise ValueError(
+            f"spacing_mm must be one positive voxel size or {ndim}, one per axis; "
+            f"got {spacing_mm!r}"
+        )
+    return tuple(float(s) for s in spacing)
+
+
+def surface(mask: np.ndarray) -> np.ndarray:
+    """The voxels of ``mask`` with at least one face neighbour outside it (or off the array)."""
+    from scipy import ndimage
+
+    structure = ndimage.generate_binary_structure(mask.ndim, 1)
+    return mask & ~ndimage.binary_erosion(mask, structure, border_value=0)
+
+
+def surface_distances(pred: Array, truth: Array, spacing_mm: float | Sequence[float] = 1.0):
+    """Distances in mm from each surface voxel of one mask to the nearest of the other's.
+
+    Surfaces are the voxels with a face neighbour outside the mask (6-connectivity in 3D);
+    distances are Euclidean between voxel centres, scaled by ``spacing_mm``
+    (`scipy.ndimage.distance_transform_edt`).
+
+    Parameters
+    ----------
+    pred, truth
+        Non-empty binary masks of the same shape.
+    spacing_mm
+        Voxel size along each axis, in mm, in the arrays' axis order (one number: isotropic).
+
+    Returns
+    -------
+    pred_to_truth, truth_to_pred
+        float64 1D arrays, one distance (mm) per surface voxel of ``pred`` and of ``truth``.
+
+    Examples
+    --------
+    >>> a, b = np.zeros((1, 6), bool), np.zeros((1, 6), bool)
+    >>> a[0, 1], b[0, 4] = True, True
+    >>> surface_distances(a, b, spacing_mm=(1.0, 2.0))
+    (array([6.]), array([6.]))
+    """
+    from scipy import ndimage
+
+    pred, truth = as_masks(pred, truth)
+    if not pred.any() or not truth.any():
+        raise ValueError("surface distances need two non-empty masks; see hausdorff95.")
+    spacing = as_spacing(spacing_mm, pred.ndim)
+    pred_surface, truth_surface = surface(pred), surface(truth)
+    to_truth = ndimage.distance_transform_edt(~truth_surface, sampling=spacing)
+    to_pred = ndimage.distance_transform_edt(~pred_surface, sampling=spacing)
+    return to_truth[pred_surface], to_pred[truth_surface]
+
+
+def hausdorff95(
+    pred: Array,
+    truth: Array,
+    spacing_mm: float | Sequence[float] = 1.0,
+    empty_value: float = EMPTY_HD95_MM,
+) -> float:
+    """95th-percentile Hausdorff distance between two masks' surfaces, in millimetres.
+
+    The distances from every surface voxel of ``pred`` to ``truth``'s surface and from every
+    surface voxel of ``truth`` to ``pred``'s are pooled, and their 95th percentile (linear
+    interpolation) is returned, as in MedPy's ``hd95`` used by the BraTS evaluation (Bakas et
+    al., "Identifying the best machine learning algorithms for brain tumor segmentation",
+    arXiv:1811.02629). The plain Hausdorff distance is the maximum; the 95th percentile
+    ignores the worst 5%, so one stray voxel does not decide the score.
+
+    Parameters
+    ----------
+    pred, truth
+        Binary masks of the same shape, any number of axes (NumPy or torch; bool or 0/1).
+    spacing_mm
+        Voxel size along each axis, in mm, in the arrays' axis order (one number: isotropic).
+    empty_value
+        Returned when exactly one mask is empty: `EMPTY_HD95_MM` (373.13 mm, BraTS 2021) by
+        default; pass ``float("nan")`` to leave such subjects out of a ``nanmean`` instead.
+
+    Returns
+    -------
+    float
+        Distance in mm; 0.0 when both masks are empty.
+
+    Examples
+    --------
+    >>> a, b = np.zeros((3, 8), bool), np.zeros((3, 8), bool)
+    >>> a[:, 1], b[:, 5] = True, True  # two lines 4 voxels apart along axis 1
+    >>> hausdorff95(a, b, spacing_mm=(1.0, 0.5))
+    2.0
+    >>> hausdorff95(a, np.zeros((3, 8)))
+    373.13
+    """
+    pred, truth = as_masks(pred, truth)
+    as_spacing(spacing_mm, pred.ndim)  # refuse a bad spacing even for empty masks
+    has_pred, has_truth = bool(pred.any()), bool(truth.any())
+    if not has_pred and not has_truth:
+        return 0.0
+    if not has_pred or not has_truth:
+        return float(empty_value)
+    distances = np.concatenate(surface_distances(pred, truth, spacing_mm))
+    return float(np.percentile(distances, 95))
+
+
+def region_metrics(
+    pred_regions: Array,
+    truth_regions: Array,
+    spacing_mm: float | Sequence[float] = 1.0,
+    regions: Sequence[str] = REGIONS,
+) -> dict[str, float]:
+    """Dice, HD95, sensitivity and specificity for each BraTS region of one subject.
+
+    Parameters
+    ----------
+    pred_regions, truth_regions
+        Binary ``(3, D, H, W)`` masks, channels WT, TC, ET (as `datasets.classes_to_regions`
+        gives; threshold the sigmoid first, e.g. ``probabilities > 0.5``).
+    spacing_mm
+        Voxel size ``(D, H, W)`` in mm (one number: isotropic).
+    regions
+        Channel names, used in the keys.
+
+    Returns
+    -------
+    dict
+        ``{"dice_WT": ..., "hd95_WT": ..., "sensitivity_WT": ..., "specificity_WT": ...}``
+        for each region, floats (HD95 in mm), in that order, region by region.
+
+    Examples
+    --------
+    >>> truth = np.zeros((3, 1, 4, 4), bool)
+    >>> truth[:2, 0, 1:3, 1:3] = True  # WT and TC, no ET
+    >>> scores = region_metrics(truth, truth)
+    >>> scores["dice_WT"], scores["hd95_TC"], scores["dice_ET"], scores["hd95_ET"]
+    (1.0, 0.0, 1.0, 0.0)
+    """
+    pred_regions, truth_regions = as_masks(pred_regions, truth_regions)
+    if pred_regions.ndim < 2 or pred_regions.shape[0] != len(regions):
+        raise ValueError(
+            f"region masks must be ({len(regions)}, *spatial), one channel per region "
+            f"{tuple(regions)}; got shape {pred_regions.shape}."
+        )
+    scores = {}
+    for name, pred, truth in zip(regions, pred_regions, truth_regions, strict=True):
+        scores[f"dice_{name}"] = dice_score(pred, truth)
+        scores[f"hd95_{name}"] = hausdorff95(pred, truth, spacing_mm)
+        scores[f"sensitivity_{name}"] = sensitivity(pred, truth)
+        scores[f"specificity_{name}"] = specificity(pred, truth)
+    return scores
+
+
+class MetricTracker:
+    """Collects per-subject metrics and reports their means, as a BraTS leaderboard does.
+
+    Examples
+    --------
+    >>> tracker = MetricTracker()
+    >>> tracker.add("s1", {"dice_WT": 0.75, "hd95_WT": 2.0})
+    >>> tracker.add("s2", {"dice_WT": 0.25, "hd95_WT": 4.0})
+    >>> tracker.mean()
+    {'dice_WT': 0.5, 'hd95_WT': 3.0}
+    >>> len(tracker), tracker.subjects
+    (2, ['s1', 's2'])
+    """
+
+    def __init__(self) -> None:
+        self.results: dict[str, dict[str, float]] = {}
+
+    def __len__(self) -> int:
+        return len(self.results)
+
+    @property
+    def subjects(self) -> list[str]:
+        """Subject IDs in the order they were added."""
+        return list(self.results)
+
+    def add(self, subject: str, metrics: Mapping[str, float]) -> None:
+        """Record one subject's metrics (e.g. from `region_metrics`).
+
+        Raises ``ValueError`` if the subject was added before, or if its metric names differ
+        from those of the subjects already added.
+        """
+        if subject in self.results:
+            raise ValueError(f"subject {subject!r} was already added.")
+        if self.results:
+            names = list(next(iter(self.results.values())))
+            if list(metrics) != names:
+                raise ValueError(
+                    f"subject {subject!r} has metrics {list(metrics)}; earlier subjects have "
+                    f"{names}."
+                )
+        self.results[subject] = {name: float(value) for name, value in metrics.items()}
+
+    def values(self, name: str) -> np.ndarray:
+        """float64 ``(n_subjects,)`` values of one metric, in the order added."""
+        return np.array([metrics[name] for metrics in self.results.values()])
+
+    def mean(self) -> dict[str, float]:
+        """Mean over subjects of each metric (a nan in any subject makes that mean nan)."""
+        return self.summarise(np.mean)
+
+    def std(self) -> dict[str, float]:
+        """Population standard deviation over subjects of each metric."""
+        return self.summarise(np.std)
+
+    def summarise(self, statistic) -> dict[str, float]:
+        if not self.results:
+            raise ValueError("no subjects added yet.")
+        names = next(iter(self.results.values()))
+        return {name: float(statistic(self.values(name))) for name in names}

@@ -1,0 +1,355 @@
+"""U-Net: the encoder-decoder network that segments the tumour, in 2D or 3D.
+
+Built like MONAI's ``BasicUNet`` from three small blocks:
+
+- `ConvBlock`: two (convolution, normalisation, activation) layers at one resolution;
+- `Down`: halve the size (max-pooling or a strided convolution), then a `ConvBlock`;
+- `Up`: double the size (transposed convolution or linear interpolation), join the encoder's
+  features of that resolution (the skip connection), then a `ConvBlock`;
+
+and `UNet`, which stacks them (Ronneberger et al., "U-Net: convolutional networks for biomedical
+image segmentation", MICCAI 2015; Cicek et al., "3D U-Net", MICCAI 2016) and ends with a 1x1
+convolution that returns one logit per output channel and voxel.
+
+Tensors are ``(B, C, *spatial)``: ``(B, C, H, W)`` for ``spatial_dims=2``, ``(B, C, D, H, W)``
+for ``spatial_dims=3``, spatial axes in the volume's own index order (see `datasets`). Sizes are
+in voxels.
+
+Used by notebook 07 (U-Net training).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+import torch
+from torch import nn
+
+__all__ = ["ConvBlock", "Down", "Up", "UNet", "size_multiple", "nearest_valid_sizes"]
+
+Norm = Literal["instance", "batch"]
+Activation = Literal["leaky_relu", "relu"]
+#: Negative slope of the LeakyReLU (nnU-Net's value).
+LEAKY_SLOPE = 0.01
+
+
+def conv_layer(spatial_dims: int) -> type[nn.Module]:
+    return {2: nn.Conv2d, 3: nn.Conv3d}[spatial_dims]
+
+
+def norm_layer(norm: Norm, spatial_dims: int, channels: int) -> nn.Module:
+    if norm == "instance":
+        layer = {2: nn.InstanceNorm2d, 3: nn.InstanceNorm3d}[spatial_dims]
+        return layer(channels, affine=True)
+    return {2: nn.BatchNorm2d, 3: nn.BatchNorm3d}[spatial_dims](channels)
+
+
+def activation_layer(activation: Activation) -> nn.Module:
+    if activation == "leaky_relu":
+        return nn.LeakyReLU(LEAKY_SLOPE, inplace=True)
+    return nn.ReLU(inplace=True)
+
+
+class ConvBlock(nn.Sequential):
+    """Two 3x3(x3) convolutions, each followed by normalisation, activation and dropout.
+
+    Padding keeps the spatial size; the convolutions have no bias, since the normalisation
+    right after would subtract it again.
+
+    Parameters
+    ----------
+    spatial_dims
+        2 or 3.
+    in_channels, out_channels
+        Channels before and after the block.
+    norm
+        ``"instance"`` (per sample and channel, fine at batch size 1-2) or ``"batch"``.
+    activation
+        ``"leaky_relu"`` (slope 0.01) or ``"relu"``.
+    dropout
+        Dropout probability after each activation (0 disables it).
+
+    Examples
+    --------
+    >>> ConvBlock(2, 1, 4)(torch.zeros(1, 1, 5, 7)).shape
+    torch.Size([1, 4, 5, 7])
+    """
+
+    def __init__(
+        self,
+        spatial_dims: int,
+        in_channels: int,
+        out_channels: int,
+        norm: Norm = "instance",
+        activation: Activation = "leaky_relu",
+        dropout: float = 0.0,
+    ):
+        conv = conv_layer(spatial_dims)
+        layers = []
+        for channels in (in_channels, out_channels):
+            layers += [
+                conv(channels, out_channels, kernel_size=3, padding=1, bias=False),
+                norm_layer(norm, spatial_dims, out_channels),
+                activation_layer(activation),
+            ]
+            if dropout:
+                layers.append(nn.Dropout(dropout))
+        super().__init__(*layers)
+
+
+class Down(nn.Module):
+    """Halve every spatial size, then a `ConvBlock`.
+
+    Parameters
+    ----------
+    spatial_dims, in_channels, out_channels, norm, activation, dropout
+        As in `ConvBlock`.
+    mode
+        ``"maxpool"``: 2x2(x2) max-pooling (no parameters). ``"strided"``: a learned 2x2(x2)
+        convolution with stride 2 that keeps the channel count.
+
+    Examples
+    --------
+    >>> Down(3, 2, 8)(torch.zeros(1, 2, 4, 6, 8)).shape
+    torch.Size([1, 8, 2, 3, 4])
+    """
+
+    def __init__(
+        self,
+        spatial_dims: int,
+        in_channels: int,
+        out_channels: int,
+        norm: Norm = "instance",
+        activation: Activation = "leaky_relu",
+        dropout: float = 0.0,
+        mode: Literal["maxpool", "strided"] = "maxpool",
+    ):
+        super().__init__()
+        if mode == "maxpool":
+            self.downsample = {2: nn.MaxPool2d, 3: nn.MaxPool3d}[spatial_dims](2)
+        else:
+            self.downsample = conv_layer(spatial_dims)(in_channels, in_channels, 2, stride=2)
+        self.convs = ConvBlock(spatial_dims, in_channels, out_channels, norm, activation, dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.convs(self.downsample(x))
+
+
+class Up(nn.Module):
+    """Double every spatial size, concatenate the skip connection, then a `ConvBlock`.
+
+    Parameters
+    ----------
+    spatial_dims, norm, activation, dropout
+        As in `ConvBlock`.
+    in_channels
+        Channels of the coarse features to upsample.
+    skip_channels
+        Channels of the encoder's features at the finer resolution; also the block's output.
+    mode
+        ``"transpose"``: a learned 2x2(x2) transposed convolution with stride 2 that maps
+        ``in_channels`` to ``skip_channels``. ``"linear"``: bi/trilinear interpolation (no
+        parameters, channels unchanged), so the `ConvBlock` sees ``in + skip`` channels.
+
+    Examples
+    --------
+    >>> up = Up(2, in_channels=8, skip_channels=4)
+    >>> up(torch.zeros(1, 8, 3, 5), skip=torch.zeros(1, 4, 6, 10)).shape
+    torch.Size([1, 4, 6, 10])
+    """
+
+    def __init__(
+        self,
+        spatial_dims: int,
+        in_channels: int,
+        skip_channels: int,
+        norm: Norm = "instance",
+        activation: Activation = "leaky_relu",
+        dropout: float = 0.0,
+        mode: Literal["transpose", "linear"] = "transpose",
+    ):
+        super().__init__()
+        if mode == "transpose":
+            transpose = {2: nn.ConvTranspose2d, 3: nn.ConvTranspose3d}[spatial_dims]
+            self.upsample = transpose(in_channels, skip_channels, kernel_size=2, stride=2)
+            joined = 2 * skip_channels
+        else:
+            interpolation = {2: "bilinear", 3: "trilinear"}[spatial_dims]
+            self.upsample = nn.Upsample(scale_factor=2, mode=interpolation, align_corners=False)
+            joined = in_channels + skip_channels
+        self.convs = ConvBlock(spatial_dims, joined, skip_channels, norm, activation, dropout)
+
+    def forward(self, x: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
+        return self.convs(torch.cat([skip, self.upsample(x)], dim=1))
+
+
+def size_multiple(depth: int) -> int:
+    """What every input size must be a multiple of: ``2 ** (depth - 1)`` for ``depth`` levels.
+
+    Each of the ``depth - 1`` `Down` blocks halves the size, and `Up` must give back exactly
+    the size of the skip connection it joins, so no halving may round.
+
+    Examples
+    --------
+    >>> size_multiple(4)
+    8
+    """
+    return 2 ** (depth - 1)
+
+
+def nearest_valid_sizes(size: int, multiple: int) -> tuple[int, ...]:
+    """The multiples of ``multiple`` on either side of ``size`` (one if ``size`` is one).
+
+    Examples
+    --------
+    >>> nearest_valid_sizes(63, 8), nearest_valid_sizes(64, 8), nearest_valid_sizes(5, 8)
+    ((56, 64), (64,), (8,))
+    """
+    lower = size // multiple * multiple
+    if lower == size:
+        return (size,)
+    return (lower, lower + multiple) if lower else (multiple,)
+
+
+class UNet(nn.Module):
+    """A 2D or 3D U-Net that returns logits.
+
+    ``len(features)`` levels: a `ConvBlock` at full resolution, ``len(features) - 1`` `Down`
+    blocks (the last one is the bottleneck), as many `Up` blocks back to full resolution, and a
+    1x1 convolution to ``out_channels``.
+
+    Parameters
+    ----------
+    spatial_dims
+        2 (slices) or 3 (volumes or patches).
+    in_channels
+        Input channels: 4 for the BraTS modalities (FLAIR, T1, T1ce, T2).
+    out_channels
+        Output channels: 3 for the WT/TC/ET regions (sigmoid, ``target="regions"``), 4 for the
+        classes (softmax, ``target="labels"``).
+    features
+        Channels at each level, from full resolution to the bottleneck; at least two levels.
+    norm
+        ``"instance"`` (default; statistics per sample, so batch size 1 or 2 is fine) or
+        ``"batch"`` (statistics over the batch; noisy at the small batches 3D training allows).
+    dropout
+        Dropout probability after each activation (0 disables it).
+    activation
+        ``"leaky_relu"`` (default, slope 0.01, as nnU-Net) or ``"relu"`` (the original U-Net).
+    downsample
+        ``"maxpool"`` (default, the original U-Net) or ``"strided"`` (learned, stride-2 conv).
+    upsample
+        ``"transpose"`` (default, learned transposed convolution) or ``"linear"``
+        (bi/trilinear interpolation).
+
+    Notes
+    -----
+    **Input size.** Every spatial size must be divisible by ``2 ** (len(features) - 1)``
+    (`size_multiple`): 8 for the default four levels. Other sizes are refused with a
+    ``ValueError`` naming the nearest valid sizes, rather than padded silently; crop or pad
+    the input (or choose such a patch size) yourself.
+
+    **Size.** The defaults have 1,402,595 parameters (about 5.6 MB in float32): two
+    convolutions per level, as in the original U-Net and MONAI's ``BasicUNet``. MONAI's
+    ``UNet`` with the same channels has one convolution per level (488,457 parameters).
+
+    **Speed.** Four of the convolutions run at full resolution (MONAI's ``UNet`` downsamples in
+    its first one), and on a CPU a 3D convolution's backward pass costs several times its
+    forward pass: one training step on a ``(2, 4, 64, 64, 64)`` batch took 3.3 s on two threads
+    (MONAI's ``UNet``: 0.13 s; ``features=(8, 16, 32, 64)``: 1.3 s). Train on a GPU, or on
+    smaller patches or features, when the CPU is all there is.
+
+    Examples
+    --------
+    >>> net = UNet(spatial_dims=2, in_channels=4, out_channels=3, features=(8, 16, 32))
+    >>> net(torch.zeros(2, 4, 32, 24)).shape
+    torch.Size([2, 3, 32, 24])
+    >>> net(torch.zeros(2, 4, 30, 24))
+    Traceback (most recent call last):
+    ...
+    ValueError: UNet input size (30, 24) is not divisible by 4 on axis 0 (size 30). ...
+    """
+
+    def __init__(
+        self,
+        spatial_dims: int = 3,
+        in_channels: int = 4,
+        out_channels: int = 3,
+        features: Sequence[int] = (16, 32, 64, 128),
+        norm: Norm = "instance",
+        dropout: float = 0.0,
+        activation: Activation = "leaky_relu",
+        downsample: Literal["maxpool", "strided"] = "maxpool",
+        upsample: Literal["transpose", "linear"] = "transpose",
+    ):
+        super().__init__()
+        check_choice("spatial_dims", spatial_dims, (2, 3))
+        check_choice("norm", norm, ("instance", "batch"))
+        check_choice("activation", activation, ("leaky_relu", "relu"))
+        check_choice("downsample", downsample, ("maxpool", "strided"))
+        check_choice("upsample", upsample, ("transpose", "linear"))
+        features = tuple(int(f) for f in features)
+        if len(features) < 2 or min(features) < 1:
+            raise ValueError(
+                f"features needs at least two positive channel counts; got {features}"
+            )
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1); got {dropout}")
+        self.spatial_dims = spatial_dims
+        self.features = features
+        block = {"norm": norm, "activation": activation, "dropout": dropout}
+        self.stem = ConvBlock(spatial_dims, in_channels, features[0], **block)
+        self.downs = nn.ModuleList(
+            Down(spatial_dims, fine, coarse, **block, mode=downsample)
+            for fine, coarse in zip(features[:-1], features[1:], strict=True)
+        )
+        self.ups = nn.ModuleList(
+            Up(spatial_dims, coarse, fine, **block, mode=upsample)
+            for fine, coarse in reversed(list(zip(features[:-1], features[1:], strict=True)))
+        )
+        self.head = conv_layer(spatial_dims)(features[0], out_channels, kernel_size=1)
+
+    @property
+    def size_multiple(self) -> int:
+        """Every spatial input size must be a multiple of this (8 for four levels)."""
+        return size_multiple(len(self.features))
+
+    def check_input(self, x: torch.Tensor) -> None:
+        """Raise ``ValueError`` unless ``x`` is ``(B, C, *spatial)`` with valid sizes."""
+        if x.ndim != self.spatial_dims + 2:
+            axes = "(B, C, H, W)" if self.spatial_dims == 2 else "(B, C, D, H, W)"
+            raise ValueError(
+                f"a {self.spatial_dims}D UNet takes a {self.spatial_dims + 2}-axis tensor "
+                f"{axes}; got shape {tuple(x.shape)}."
+            )
+        multiple = self.size_multiple
+        sizes = tuple(x.shape[2:])
+        for axis, size in enumerate(sizes):
+            if size % multiple:
+                valid = " or ".join(str(s) for s in nearest_valid_sizes(size, multiple))
+                raise ValueError(
+                    f"UNet input size {sizes} is not divisible by {multiple} on axis {axis} "
+                    f"(size {size}). With {len(self.features)} levels every spatial size must "
+                    f"be a multiple of 2**{len(self.features) - 1} = {multiple}; the nearest "
+                    f"valid sizes are {valid}. Crop or pad the input, or choose such a patch."
+                )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits ``(B, out_channels, *spatial)`` for an input ``(B, in_channels, *spatial)``.
+
+        Float32 in, float32 out; the spatial sizes are unchanged.
+        """
+        self.check_input(x)
+        encoded = [self.stem(x)]  # full resolution, features[0] channels
+        for down in self.downs:  # each halves the size; the last output is the bottleneck
+            encoded.append(down(encoded[-1]))
+        x = encoded.pop()
+        for up in self.ups:  # each doubles the size and joins the skip of that resolution
+            x = up(x, skip=encoded.pop())
+        return self.head(x)  # 1x1 convolution: one logit per output channel and voxel
+
+
+def check_choice(name: str, value: object, choices: tuple) -> None:
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {choices}; got {value!r}")
