@@ -63,7 +63,7 @@ from .errors import (
     GeometryMismatchError,
     IncompleteSubjectError,
 )
-from .transforms import sample_generator
+from .transforms import channel_view, sample_generator
 
 __all__ = [
     "MODALITIES",
@@ -464,11 +464,6 @@ def as_float_tensor(image: Array) -> tuple[torch.Tensor, bool]:
     if isinstance(image, torch.Tensor):
         return image.to(torch.float32), False
     return torch.from_numpy(np.asarray(image, dtype=np.float32)), True
-
-
-def channel_view(values: torch.Tensor) -> tuple[int, ...]:
-    """Shape that broadcasts a per-channel ``(C,)`` vector over ``(C, *spatial)``."""
-    return (-1,) + (1,) * (values.ndim - 1)
 
 
 def channel_percentiles(

@@ -41,6 +41,7 @@ from .errors import (
     SeriesError,
 )
 from .files import atomic_directory
+from .series import list_files
 
 if TYPE_CHECKING:
     from pydicom.dataset import Dataset
@@ -425,7 +426,7 @@ def _list_files(src: Path, dst: Path) -> list[Path]:
             f"is {src} or contains it or lies inside it; replacing it would delete the originals.",
             "Choose a destination folder outside the source folder.",
         )
-    files = sorted(p for p in src.iterdir() if p.is_file() and not p.name.startswith("."))
+    files = list_files(src)
     if not files:
         raise SeriesError(src, "holds no files to de-identify.", "Check the folder path.")
     return files

@@ -200,7 +200,8 @@ class RawElement:
         )
 
 
-TEXT_VRS = {"AE", "AS", "CS", "DA", "DS", "DT", "IS", "LO", "LT", "PN", "SH", "ST", "TM", "UI"}
+# Value representations stored as (ASCII) character strings.
+TEXT_VRS = frozenset("AE AS CS DA DS DT IS LO LT PN SH ST TM UI UT".split())
 LONG_LENGTH_VRS = {"OB", "OD", "OF", "OL", "OV", "OW", "SQ", "SV", "UC", "UN", "UR", "UT", "UV"}
 
 
@@ -296,7 +297,6 @@ def decoder_package(transfer_syntax_uid: str) -> str | None:
 NATIVE_LITTLE_ENDIAN = {"1.2.840.10008.1.2", "1.2.840.10008.1.2.1"}
 
 
-TEXT_VALUE_VRS = {"AE", "AS", "CS", "DA", "DT", "LO", "LT", "PN", "SH", "ST", "TM", "UI", "UT"}
 NUMBER_STRING_VRS = {"DS", "IS"}
 BINARY_INTEGER_VRS = {"US": "<u", "SS": "<i", "UL": "<u", "SL": "<i"}
 
@@ -336,7 +336,7 @@ def raw_value(ds, keyword: str, default=None):
     if vr in BINARY_INTEGER_VRS:
         size = 2 if vr in ("US", "SS") else 4
         return int(np.frombuffer(value[:size], dtype=f"{BINARY_INTEGER_VRS[vr]}{size}")[0])
-    if vr in TEXT_VALUE_VRS:
+    if vr in TEXT_VRS:
         return value.decode("ascii", "replace").strip(" \x00")
     return ds[tag].value
 

@@ -82,6 +82,7 @@ def brain_mask(image: torch.Tensor) -> torch.Tensor:
 
 
 def channel_view(image: torch.Tensor) -> tuple[int, ...]:
+    """Shape that broadcasts a per-channel ``(C,)`` vector over ``(C, *spatial)``."""
     return (-1,) + (1,) * (image.ndim - 1)
 
 
