@@ -1,15 +1,15 @@
 """U-Net: the encoder-decoder network that segments the tumour, in 2D or 3D.
 
-Built like MONAI's ``BasicUNet`` from three small blocks:
+Built from three small blocks:
 
-- `ConvBlock`: two (convolution, normalisation, activation) layers at one resolution;
-- `Down`: halve the size (max-pooling or a strided convolution), then a `ConvBlock`;
+- `ConvBlock`: (convolution, normalisation, activation) layers, two by default;
+- `Down`: a `ConvBlock` whose first convolution halves the size (or max-pooling, then one);
 - `Up`: double the size (transposed convolution or linear interpolation), join the encoder's
   features of that resolution (the skip connection), then a `ConvBlock`;
 
 and `UNet`, which stacks them (Ronneberger et al., "U-Net: convolutional networks for biomedical
-image segmentation", MICCAI 2015; Cicek et al., "3D U-Net", MICCAI 2016) and ends with a 1x1
-convolution that returns one logit per output channel and voxel.
+image segmentation", MICCAI 2015; Cicek et al., "3D U-Net", MICCAI 2016) and ends with a head
+that returns one logit per output channel and voxel.
 
 Tensors are ``(B, C, *spatial)``: ``(B, C, H, W)`` for ``spatial_dims=2``, ``(B, C, D, H, W)``
 for ``spatial_dims=3``, spatial axes in the volume's own index order (see `datasets`). Sizes are
@@ -52,10 +52,11 @@ def activation_layer(activation: Activation) -> nn.Module:
 
 
 class ConvBlock(nn.Sequential):
-    """Two 3x3(x3) convolutions, each followed by normalisation, activation and dropout.
+    """3x3(x3) convolutions (two by default), each followed by normalisation, activation, dropout.
 
-    Padding keeps the spatial size; the convolutions have no bias, since the normalisation
-    right after would subtract it again.
+    Padding keeps the spatial size, unless the first convolution has ``stride=2``: then it
+    halves every size (the learned downsampling of `Down`). The convolutions have no bias,
+    since the normalisation right after would subtract it again.
 
     Parameters
     ----------
@@ -69,11 +70,17 @@ class ConvBlock(nn.Sequential):
         ``"leaky_relu"`` (slope 0.01) or ``"relu"``.
     dropout
         Dropout probability after each activation (0 disables it).
+    stride
+        Stride of the first convolution: 1 keeps the size, 2 halves it.
+    convs
+        Number of convolutions.
 
     Examples
     --------
     >>> ConvBlock(2, 1, 4)(torch.zeros(1, 1, 5, 7)).shape
     torch.Size([1, 4, 5, 7])
+    >>> ConvBlock(2, 1, 4, stride=2)(torch.zeros(1, 1, 6, 8)).shape
+    torch.Size([1, 4, 3, 4])
     """
 
     def __init__(
@@ -84,12 +91,23 @@ class ConvBlock(nn.Sequential):
         norm: Norm = "instance",
         activation: Activation = "leaky_relu",
         dropout: float = 0.0,
+        stride: int = 1,
+        convs: int = 2,
     ):
+        if convs < 1:
+            raise ValueError(f"a ConvBlock needs at least one convolution; got convs={convs}")
         conv = conv_layer(spatial_dims)
         layers = []
-        for channels in (in_channels, out_channels):
+        for index in range(convs):
             layers += [
-                conv(channels, out_channels, kernel_size=3, padding=1, bias=False),
+                conv(
+                    in_channels if index == 0 else out_channels,
+                    out_channels,
+                    kernel_size=3,
+                    stride=stride if index == 0 else 1,
+                    padding=1,
+                    bias=False,
+                ),
                 norm_layer(norm, spatial_dims, out_channels),
                 activation_layer(activation),
             ]
@@ -99,15 +117,16 @@ class ConvBlock(nn.Sequential):
 
 
 class Down(nn.Module):
-    """Halve every spatial size, then a `ConvBlock`.
+    """Halve every spatial size and change the channels: a `ConvBlock` that starts by halving.
 
     Parameters
     ----------
     spatial_dims, in_channels, out_channels, norm, activation, dropout
         As in `ConvBlock`.
     mode
-        ``"maxpool"``: 2x2(x2) max-pooling (no parameters). ``"strided"``: a learned 2x2(x2)
-        convolution with stride 2 that keeps the channel count.
+        ``"strided"`` (default): the block's first 3x3(x3) convolution has stride 2, so the
+        network learns how to downsample and spends no work at the finer size.
+        ``"maxpool"``: 2x2(x2) max-pooling (no parameters, the original U-Net), then the block.
 
     Examples
     --------
@@ -123,14 +142,16 @@ class Down(nn.Module):
         norm: Norm = "instance",
         activation: Activation = "leaky_relu",
         dropout: float = 0.0,
-        mode: Literal["maxpool", "strided"] = "maxpool",
+        mode: Literal["strided", "maxpool"] = "strided",
     ):
         super().__init__()
-        if mode == "maxpool":
-            self.downsample = {2: nn.MaxPool2d, 3: nn.MaxPool3d}[spatial_dims](2)
+        block = {"norm": norm, "activation": activation, "dropout": dropout}
+        if mode == "strided":
+            self.downsample = nn.Identity()
+            self.convs = ConvBlock(spatial_dims, in_channels, out_channels, **block, stride=2)
         else:
-            self.downsample = conv_layer(spatial_dims)(in_channels, in_channels, 2, stride=2)
-        self.convs = ConvBlock(spatial_dims, in_channels, out_channels, norm, activation, dropout)
+            self.downsample = {2: nn.MaxPool2d, 3: nn.MaxPool3d}[spatial_dims](2)
+            self.convs = ConvBlock(spatial_dims, in_channels, out_channels, **block)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.convs(self.downsample(x))
@@ -138,6 +159,10 @@ class Down(nn.Module):
 
 class Up(nn.Module):
     """Double every spatial size, concatenate the skip connection, then a `ConvBlock`.
+
+    The block has one convolution by default: the decoder only has to merge what the encoder
+    found, and at the finest size a second convolution would cost as much as the rest of the
+    network.
 
     Parameters
     ----------
@@ -151,6 +176,8 @@ class Up(nn.Module):
         ``"transpose"``: a learned 2x2(x2) transposed convolution with stride 2 that maps
         ``in_channels`` to ``skip_channels``. ``"linear"``: bi/trilinear interpolation (no
         parameters, channels unchanged), so the `ConvBlock` sees ``in + skip`` channels.
+    convs
+        Convolutions in the block after the join.
 
     Examples
     --------
@@ -168,6 +195,7 @@ class Up(nn.Module):
         activation: Activation = "leaky_relu",
         dropout: float = 0.0,
         mode: Literal["transpose", "linear"] = "transpose",
+        convs: int = 1,
     ):
         super().__init__()
         if mode == "transpose":
@@ -178,7 +206,8 @@ class Up(nn.Module):
             interpolation = {2: "bilinear", 3: "trilinear"}[spatial_dims]
             self.upsample = nn.Upsample(scale_factor=2, mode=interpolation, align_corners=False)
             joined = in_channels + skip_channels
-        self.convs = ConvBlock(spatial_dims, joined, skip_channels, norm, activation, dropout)
+        block = {"norm": norm, "activation": activation, "dropout": dropout, "convs": convs}
+        self.convs = ConvBlock(spatial_dims, joined, skip_channels, **block)
 
     def forward(self, x: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
         return self.convs(torch.cat([skip, self.upsample(x)], dim=1))
@@ -215,9 +244,13 @@ def nearest_valid_sizes(size: int, multiple: int) -> tuple[int, ...]:
 class UNet(nn.Module):
     """A 2D or 3D U-Net that returns logits.
 
-    ``len(features)`` levels: a `ConvBlock` at full resolution, ``len(features) - 1`` `Down`
-    blocks (the last one is the bottleneck), as many `Up` blocks back to full resolution, and a
-    1x1 convolution to ``out_channels``.
+    One level per entry of ``features``. By default every level starts by halving the size
+    (`Down` with a strided convolution), the first one included, so the finest features live at
+    half resolution; as many `Up` blocks come back up, joining the encoder's features of each
+    size (the skip connections), and a transposed convolution ("head") returns one logit per
+    output channel at the input's full resolution. ``full_resolution=True`` builds the classic
+    U-Net instead: a `ConvBlock` at full resolution first, then ``len(features) - 1`` `Down`
+    blocks, and a 1x1 convolution as head.
 
     Parameters
     ----------
@@ -229,7 +262,7 @@ class UNet(nn.Module):
         Output channels: 3 for the WT/TC/ET regions (sigmoid, ``target="regions"``), 4 for the
         classes (softmax, ``target="labels"``).
     features
-        Channels at each level, from full resolution to the bottleneck; at least two levels.
+        Channels at each level, from the finest to the bottleneck; at least two levels.
     norm
         ``"instance"`` (default; statistics per sample, so batch size 1 or 2 is fine) or
         ``"batch"`` (statistics over the batch; noisy at the small batches 3D training allows).
@@ -238,37 +271,41 @@ class UNet(nn.Module):
     activation
         ``"leaky_relu"`` (default, slope 0.01, as nnU-Net) or ``"relu"`` (the original U-Net).
     downsample
-        ``"maxpool"`` (default, the original U-Net) or ``"strided"`` (learned, stride-2 conv).
+        ``"strided"`` (default, a learned stride-2 convolution) or ``"maxpool"`` (the original).
     upsample
         ``"transpose"`` (default, learned transposed convolution) or ``"linear"``
         (bi/trilinear interpolation).
+    full_resolution
+        ``False`` (default): the first level already halves the size. ``True``: the classic
+        U-Net with a `ConvBlock` at full resolution.
 
     Notes
     -----
-    **Input size.** Every spatial size must be divisible by ``2 ** (len(features) - 1)``
-    (`size_multiple`): 8 for the default four levels. Other sizes are refused with a
-    ``ValueError`` naming the nearest valid sizes, rather than padded silently; crop or pad
-    the input (or choose such a patch size) yourself.
+    **Input size.** Every spatial size must be divisible by `size_multiple`: ``2 **
+    len(features)``, or ``2 ** (len(features) - 1)`` with ``full_resolution=True``, since each
+    halving must be exact for `Up` to give back the size of the skip it joins. That is 32 for
+    the default five levels. Other sizes are refused with a ``ValueError`` naming the nearest
+    valid sizes, rather than padded silently; crop or pad the input (or choose such a patch
+    size) yourself. `course_utils.patches.sliding_window_inference` does that for whole volumes.
 
-    **Size.** The defaults have 1,402,595 parameters (about 5.6 MB in float32): two
-    convolutions per level, as in the original U-Net and MONAI's ``BasicUNet``. MONAI's
-    ``UNet`` with the same channels has one convolution per level (488,457 parameters).
-
-    **Speed.** Four of the convolutions run at full resolution (MONAI's ``UNet`` downsamples in
-    its first one), and on a CPU a 3D convolution's backward pass costs several times its
-    forward pass: one training step on a ``(2, 4, 64, 64, 64)`` batch took 3.3 s on two threads
-    (MONAI's ``UNet``: 0.13 s; ``features=(8, 16, 32, 64)``: 1.3 s). Train on a GPU, or on
-    smaller patches or features, when the CPU is all there is.
+    **Why the first level halves.** On a CPU a 3D convolution at full resolution is the
+    expensive part, and its backward pass costs several times its forward pass. The defaults
+    (1,266,219 parameters, about 5 MB in float32: two convolutions per encoder level, one per
+    decoder level) train about as fast per step as MONAI's ``UNet`` with channels (16, 32, 64,
+    128), which also halves in its first convolution, and 20 times faster than the classic
+    ``features=(16, 32, 64, 128), full_resolution=True`` (``benchmarks/unet.py`` measures
+    both). At BraTS's 1-2 mm voxels the head's learned 2x2x2 upsampling still resolves a
+    tumour's outline; with a GPU, the classic design is a fair choice.
 
     Examples
     --------
     >>> net = UNet(spatial_dims=2, in_channels=4, out_channels=3, features=(8, 16, 32))
     >>> net(torch.zeros(2, 4, 32, 24)).shape
     torch.Size([2, 3, 32, 24])
-    >>> net(torch.zeros(2, 4, 30, 24))
+    >>> net(torch.zeros(2, 4, 36, 24))
     Traceback (most recent call last):
     ...
-    ValueError: UNet input size (30, 24) is not divisible by 4 on axis 0 (size 30). ...
+    ValueError: UNet input size (36, 24) is not divisible by 8 on axis 0 (size 36). ...
     """
 
     def __init__(
@@ -276,18 +313,19 @@ class UNet(nn.Module):
         spatial_dims: int = 3,
         in_channels: int = 4,
         out_channels: int = 3,
-        features: Sequence[int] = (16, 32, 64, 128),
+        features: Sequence[int] = (8, 16, 32, 64, 128),
         norm: Norm = "instance",
         dropout: float = 0.0,
         activation: Activation = "leaky_relu",
-        downsample: Literal["maxpool", "strided"] = "maxpool",
+        downsample: Literal["strided", "maxpool"] = "strided",
         upsample: Literal["transpose", "linear"] = "transpose",
+        full_resolution: bool = False,
     ):
         super().__init__()
         check_choice("spatial_dims", spatial_dims, (2, 3))
         check_choice("norm", norm, ("instance", "batch"))
         check_choice("activation", activation, ("leaky_relu", "relu"))
-        check_choice("downsample", downsample, ("maxpool", "strided"))
+        check_choice("downsample", downsample, ("strided", "maxpool"))
         check_choice("upsample", upsample, ("transpose", "linear"))
         features = tuple(int(f) for f in features)
         if len(features) < 2 or min(features) < 1:
@@ -298,8 +336,12 @@ class UNet(nn.Module):
             raise ValueError(f"dropout must be in [0, 1); got {dropout}")
         self.spatial_dims = spatial_dims
         self.features = features
+        self.full_resolution = bool(full_resolution)
         block = {"norm": norm, "activation": activation, "dropout": dropout}
-        self.stem = ConvBlock(spatial_dims, in_channels, features[0], **block)
+        if self.full_resolution:
+            self.stem = ConvBlock(spatial_dims, in_channels, features[0], **block)
+        else:
+            self.stem = Down(spatial_dims, in_channels, features[0], **block, mode=downsample)
         self.downs = nn.ModuleList(
             Down(spatial_dims, fine, coarse, **block, mode=downsample)
             for fine, coarse in zip(features[:-1], features[1:], strict=True)
@@ -308,12 +350,12 @@ class UNet(nn.Module):
             Up(spatial_dims, coarse, fine, **block, mode=upsample)
             for fine, coarse in reversed(list(zip(features[:-1], features[1:], strict=True)))
         )
-        self.head = conv_layer(spatial_dims)(features[0], out_channels, kernel_size=1)
+        self.head = head(spatial_dims, features[0], out_channels, self.full_resolution, upsample)
 
     @property
     def size_multiple(self) -> int:
-        """Every spatial input size must be a multiple of this (8 for four levels)."""
-        return size_multiple(len(self.features))
+        """Every spatial input size must be a multiple of this (32 for the defaults)."""
+        return size_multiple(len(self.features) + (0 if self.full_resolution else 1))
 
     def check_input(self, x: torch.Tensor) -> None:
         """Raise ``ValueError`` unless ``x`` is ``(B, C, *spatial)`` with valid sizes."""
@@ -330,9 +372,9 @@ class UNet(nn.Module):
                 valid = " or ".join(str(s) for s in nearest_valid_sizes(size, multiple))
                 raise ValueError(
                     f"UNet input size {sizes} is not divisible by {multiple} on axis {axis} "
-                    f"(size {size}). With {len(self.features)} levels every spatial size must "
-                    f"be a multiple of 2**{len(self.features) - 1} = {multiple}; the nearest "
-                    f"valid sizes are {valid}. Crop or pad the input, or choose such a patch."
+                    f"(size {size}). This network halves every size {multiple.bit_length() - 1} "
+                    f"times, so each must be a multiple of {multiple}; the nearest valid sizes "
+                    f"are {valid}. Crop or pad the input, or choose such a patch."
                 )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -341,13 +383,30 @@ class UNet(nn.Module):
         Float32 in, float32 out; the spatial sizes are unchanged.
         """
         self.check_input(x)
-        encoded = [self.stem(x)]  # full resolution, features[0] channels
+        encoded = [self.stem(x)]  # features[0] channels, at half (or full) resolution
         for down in self.downs:  # each halves the size; the last output is the bottleneck
             encoded.append(down(encoded[-1]))
         x = encoded.pop()
         for up in self.ups:  # each doubles the size and joins the skip of that resolution
             x = up(x, skip=encoded.pop())
-        return self.head(x)  # 1x1 convolution: one logit per output channel and voxel
+        return self.head(x)  # one logit per output channel and voxel of the input
+
+
+def head(
+    spatial_dims: int, in_channels: int, out_channels: int, full_resolution: bool, upsample: str
+) -> nn.Module:
+    """The last layer: features to logits, doubling the size unless already at full resolution."""
+    conv = conv_layer(spatial_dims)
+    if full_resolution:
+        return conv(in_channels, out_channels, kernel_size=1)
+    if upsample == "transpose":
+        transpose = {2: nn.ConvTranspose2d, 3: nn.ConvTranspose3d}[spatial_dims]
+        return transpose(in_channels, out_channels, kernel_size=2, stride=2)
+    interpolation = {2: "bilinear", 3: "trilinear"}[spatial_dims]
+    return nn.Sequential(  # a 1x1 convolution commutes with interpolation; run it first, smaller
+        conv(in_channels, out_channels, kernel_size=1),
+        nn.Upsample(scale_factor=2, mode=interpolation, align_corners=False),
+    )
 
 
 def check_choice(name: str, value: object, choices: tuple) -> None:

@@ -168,7 +168,7 @@ def test_a_tiny_unet_overfits_one_batch(mode):
     loss_fn = DiceCELoss(mode)
     optimiser = torch.optim.Adam(net.parameters(), lr=0.01)
     losses = []
-    for _ in range(30):
+    for _ in range(60):
         optimiser.zero_grad()
         loss = loss_fn(net(image), target)
         loss.backward()

@@ -16,16 +16,35 @@ def parameter_count(module: nn.Module) -> int:
 @pytest.mark.parametrize(
     ("spatial_dims", "features", "size"),
     [
-        (2, (4, 8), (6, 10)),
-        (2, (4, 8, 16, 32), (16, 24)),
-        (3, (2, 4), (2, 4, 6)),
-        (3, (2, 4, 8), (8, 4, 12)),
-        (3, (2, 4, 8, 16), (8, 16, 8)),
+        (2, (4, 8), (12, 20)),
+        (2, (4, 8, 16, 32), (32, 48)),
+        (3, (2, 4), (4, 8, 12)),
+        (3, (2, 4, 8), (16, 8, 24)),
+        (3, (2, 4, 8, 16), (16, 32, 16)),
     ],
 )
-def test_output_has_the_input_size_and_one_channel_per_class(spatial_dims, features, size):
-    net = UNet(spatial_dims, in_channels=4, out_channels=3, features=features)
+@pytest.mark.parametrize("full_resolution", [False, True])
+def test_output_has_the_input_size_and_one_channel_per_class(
+    spatial_dims, features, size, full_resolution
+):
+    net = UNet(spatial_dims, 4, 3, features=features, full_resolution=full_resolution)
     assert net(torch.randn(2, 4, *size)).shape == (2, 3, *size)
+
+
+def test_only_the_classic_network_has_features_at_full_resolution():
+    seen = {}
+
+    def record(name):
+        def hook(module, inputs, output):
+            seen[name] = tuple(output.shape[2:])
+
+        return hook
+
+    for full_resolution in (False, True):
+        net = UNet(3, 1, 1, features=(2, 4), full_resolution=full_resolution)
+        net.stem.register_forward_hook(record(full_resolution))
+        net(torch.zeros(1, 1, 8, 8, 8))
+    assert seen == {False: (4, 4, 4), True: (8, 8, 8)}
 
 
 @pytest.mark.parametrize(
@@ -33,30 +52,33 @@ def test_output_has_the_input_size_and_one_channel_per_class(spatial_dims, featu
 )
 def test_every_down_and_up_mode_gives_the_input_size(downsample, upsample):
     net = UNet(3, 1, 2, features=(2, 4, 8), downsample=downsample, upsample=upsample)
-    assert net(torch.randn(1, 1, 4, 8, 12)).shape == (1, 2, 4, 8, 12)
+    assert net(torch.randn(1, 1, 8, 16, 24)).shape == (1, 2, 8, 16, 24)
 
 
 def test_blocks_change_channels_and_size_as_documented():
     x = torch.randn(1, 3, 8, 8, 8)
     assert ConvBlock(3, 3, 5)(x).shape == (1, 5, 8, 8, 8)
     assert Down(3, 3, 6)(x).shape == (1, 6, 4, 4, 4)
+    assert Down(3, 3, 6, mode="maxpool")(x).shape == (1, 6, 4, 4, 4)
     coarse = torch.randn(1, 6, 4, 4, 4)
     assert Up(3, 6, 3)(coarse, skip=x).shape == (1, 3, 8, 8, 8)
 
 
 @pytest.mark.parametrize(
-    ("features", "shape", "message"),
+    ("features", "full_resolution", "shape", "message"),
     [
-        ((4, 8, 16, 32), (63, 64, 64), "axis 0 (size 63)"),
-        ((4, 8, 16, 32), (64, 64, 63), "the nearest valid sizes are 56 or 64"),
-        ((4, 8, 16, 32), (64, 5, 64), "the nearest valid sizes are 8."),
-        ((4, 8), (8, 8, 7), "not divisible by 2 on axis 2 (size 7)"),
+        ((4, 8, 16, 32), False, (63, 64, 64), "axis 0 (size 63)"),
+        ((4, 8, 16, 32), False, (64, 64, 63), "the nearest valid sizes are 48 or 64"),
+        ((4, 8, 16, 32), False, (64, 5, 64), "the nearest valid sizes are 16."),
+        ((4, 8, 16, 32), True, (64, 64, 63), "the nearest valid sizes are 56 or 64"),
+        ((4, 8), False, (8, 8, 6), "not divisible by 4 on axis 2 (size 6)"),
+        ((4, 8), True, (8, 8, 7), "not divisible by 2 on axis 2 (size 7)"),
     ],
 )
 def test_sizes_the_depth_cannot_halve_are_refused_with_the_nearest_valid_sizes(
-    features, shape, message
+    features, full_resolution, shape, message
 ):
-    net = UNet(3, 1, 1, features=features)
+    net = UNet(3, 1, 1, features=features, full_resolution=full_resolution)
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
         net(torch.zeros(1, 1, *shape))
 
@@ -85,15 +107,18 @@ def test_nonsense_settings_are_refused(kwargs):
 
 
 def test_parameter_count_matches_a_hand_count():
-    # stem: conv 1->2 (18) + norm (4) + conv 2->2 (36) + norm (4) = 62
-    # down: conv 2->4 (72) + norm (8) + conv 4->4 (144) + norm (8) = 232
-    # up: transposed 4->2, 2x2 (32 + bias 2) = 34; conv 4->2 (72) + 4 + conv 2->2 (36) + 4 = 116
-    # head: 1x1 conv 2->2 (4 + bias 2) = 6
-    assert parameter_count(UNet(2, 1, 2, features=(2, 4))) == 62 + 232 + 34 + 116 + 6
+    # stem: strided conv 1->2 (18) + norm (4) + conv 2->2 (36) + norm (4) = 62
+    # down: strided conv 2->4 (72) + norm (8) + conv 4->4 (144) + norm (8) = 232
+    # up: transposed 4->2, 2x2 (32 + bias 2) = 34; one conv 4->2 (72) + norm (4) = 76
+    # head: transposed 2->2, 2x2 (16 + bias 2) = 18
+    assert parameter_count(UNet(2, 1, 2, features=(2, 4))) == 62 + 232 + 34 + 76 + 18
+    # classic: the stem keeps the size (same parameters), the head is a 1x1 conv (4 + bias 2)
+    classic = UNet(2, 1, 2, features=(2, 4), full_resolution=True)
+    assert parameter_count(classic) == 62 + 232 + 34 + 76 + 6
 
 
-def test_default_network_has_about_1_4_million_parameters():
-    assert parameter_count(UNet()) == 1_402_595
+def test_default_network_has_about_1_3_million_parameters():
+    assert parameter_count(UNet()) == 1_266_219
 
 
 @pytest.mark.parametrize(
