@@ -1,13 +1,17 @@
 """The ``course-utils`` command line (also ``python -m course_utils``).
 
 ``course-utils data`` builds (or verifies) a SynthBraTS cohort; ``course-utils student``
-writes the student version of the notebooks. Errors in the data are printed as one sentence
-with the fix, not as a traceback.
+writes the student version of the notebooks; ``course-utils train`` trains the U-Net (also
+under ``torchrun``) and ``course-utils evaluate`` measures a checkpoint on whole subjects.
+Errors in the data are printed as one sentence with the fix, not as a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import os
+import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -48,7 +52,112 @@ def build_parser() -> argparse.ArgumentParser:
     student.add_argument("source", nargs="?", type=Path, default=Path("notebooks"))
     student.add_argument("target", nargs="?", type=Path, default=Path("student"))
     student.set_defaults(handler=run_student)
+    add_train_parser(commands)
+    add_evaluate_parser(commands)
     return parser
+
+
+def add_train_parser(commands) -> None:
+    from .training import TrainConfig
+
+    defaults = TrainConfig()
+    train = commands.add_parser(
+        "train",
+        help="train the U-Net on a BraTS-layout folder",
+        description="Patch-based U-Net training with whole-subject validation. Writes "
+        "RUN/model.pt, RUN/last.pt, RUN/history.csv and RUN/metrics.json. The defaults are the "
+        "laptop run; the same command runs under `torchrun --nproc_per_node=N`.",
+    )
+    train.add_argument("--data", type=Path, required=True, help="BraTS/MSD/SynthBraTS folder")
+    train.add_argument("--out", type=Path, required=True, help="run folder to write")
+    train.add_argument("--resume", action="store_true", help="continue the run in --out")
+    for field in dataclasses.fields(defaults):
+        value = getattr(defaults, field.name)
+        flag = "--" + field.name.replace("_", "-")
+        if isinstance(value, bool):
+            train.add_argument(flag, type=parse_bool, default=value, metavar="yes|no",
+                               help=f"default: {'yes' if value else 'no'}")  # fmt: skip
+        elif isinstance(value, tuple):
+            train.add_argument(flag, type=int, nargs="+", default=list(value),
+                               help=f"default: {' '.join(map(str, value))}")  # fmt: skip
+        else:
+            train.add_argument(flag, type=type(value), default=value, help=f"default: {value}")
+    train.add_argument("--threads", type=int, default=None, help="torch CPU threads per process")
+    train.add_argument("--quiet", action="store_true", help="no progress bars")
+    train.set_defaults(handler=run_train)
+
+
+def add_evaluate_parser(commands) -> None:
+    evaluate = commands.add_parser(
+        "evaluate",
+        help="measure a checkpoint on whole subjects (Dice, HD95, sensitivity, specificity)",
+        description="Sliding-window inference on every subject of --data, BraTS metrics per "
+        "region, per subject and averaged; optionally the predictions as NIfTI.",
+    )
+    evaluate.add_argument("--checkpoint", type=Path, required=True, help="a model.pt")
+    evaluate.add_argument("--data", type=Path, required=True, help="folder with labels")
+    evaluate.add_argument("--json", type=Path, default=None, help="write the results here")
+    evaluate.add_argument(
+        "--predictions", type=Path, default=None, help="save <id>_pred.nii.gz files here"
+    )
+    evaluate.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    evaluate.add_argument("--quiet", action="store_true", help="no progress bar")
+    evaluate.set_defaults(handler=run_evaluate)
+
+
+def parse_bool(text: str) -> bool:
+    if text.lower() in ("yes", "true", "1"):
+        return True
+    if text.lower() in ("no", "false", "0"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected yes or no, got {text!r}")
+
+
+def set_threads(threads: int | None) -> None:
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(threads)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from .training import TrainConfig, train
+
+    names = [field.name for field in dataclasses.fields(TrainConfig)]
+    try:
+        config = TrainConfig(**{name: getattr(args, name) for name in names})
+    except ValueError as error:
+        raise SystemExit(f"course-utils train: {error}") from None
+    set_threads(args.threads)
+    command = "course-utils " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    metrics = train(
+        args.data, args.out, config, resume=args.resume, progress=not args.quiet, command=command
+    )
+    if os.environ.get("RANK", "0") != "0":
+        return 0  # under torchrun, rank 0 reports
+    best = metrics["validation"]
+    if best and best.get("val_dice_mean") is not None:
+        scores = ", ".join(f"{r} {best[f'val_dice_{r}']:.3f}" for r in ("WT", "TC", "ET"))
+        print(f"best validation Dice (epoch {best['epoch']}): {scores}")
+    print(f"wrote {args.out / 'model.pt'}")
+    return 0
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    from .training import evaluate
+
+    set_threads(args.threads)
+    results = evaluate(
+        args.checkpoint,
+        args.data,
+        json_path=args.json,
+        predictions=args.predictions,
+        progress=not args.quiet,
+    )
+    print(f"{results['subjects']} subjects")
+    for key in ("dice", "hd95_mm", "sensitivity", "specificity"):
+        print(f"{key:>12}: " + "  ".join(f"{r} {v:.3f}" for r, v in results[key].items()))
+    return 0
 
 
 def run_data(args: argparse.Namespace) -> int:
