@@ -13,13 +13,14 @@ import importlib.util
 import os
 from pathlib import Path
 
-from .errors import CourseDataError
+from .errors import CourseDataError, DatasetNotFoundError
 
 __all__ = [
     "repository_root",
     "data_dir",
     "synthbrats_dir",
     "checkpoints_dir",
+    "shipped_checkpoint",
     "SAMPLE_FILES",
     "sample_file",
 ]
@@ -54,6 +55,29 @@ def synthbrats_dir() -> Path:
 def checkpoints_dir() -> Path:
     """Where trained model checkpoints live: ``data_dir() / "checkpoints"``."""
     return data_dir() / "checkpoints"
+
+
+def shipped_checkpoint(name: str = "unet_synthbrats") -> Path:
+    """The trained checkpoint ``<name>.pt`` that ships with the course repository.
+
+    Looked for in ``<repo>/data/checkpoints`` (a clone), then in `checkpoints_dir` (where a
+    plain install, e.g. on Colab, can be given a copy); `DatasetNotFoundError` says how to get
+    it when neither has it.
+    """
+    root = repository_root()
+    folders = ([root / "data" / "checkpoints"] if root is not None else []) + [checkpoints_dir()]
+    for folder in folders:
+        if (folder / f"{name}.pt").is_file():
+            return folder / f"{name}.pt"
+    from . import REPOSITORY
+
+    raise DatasetNotFoundError(
+        folders[-1] / f"{name}.pt",
+        "is missing: the trained checkpoint ships with the course repository, not with the "
+        "installed package.",
+        f"Clone {REPOSITORY} and install it with `pip install -e .`, or copy "
+        f"data/checkpoints/{name}.pt from it into {checkpoints_dir()}.",
+    )
 
 
 #: Real sample files that ship inside installed packages: key -> (package, path inside it).

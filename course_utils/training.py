@@ -54,6 +54,9 @@ __all__ = [
     "load_model",
     "save_checkpoint",
     "predict_subject",
+    "subject_metrics",
+    "spacing_of",
+    "save_prediction",
     "evaluate",
     "split_subjects",
 ]
@@ -337,6 +340,7 @@ def predict_subject(
 
 
 def subject_metrics(probabilities: torch.Tensor, classes: torch.Tensor, spacing) -> dict:
+    """`metrics.region_metrics` of probabilities ``(3, D, H, W)`` (> 0.5) against classes 0..3."""
     truth = lookup_regions(classes.long()).numpy() > 0.5
     return region_metrics(probabilities.numpy() > 0.5, truth, spacing_mm=spacing)
 
@@ -352,6 +356,7 @@ def summarise(per_subject: list[dict]) -> dict:
 
 
 def spacing_of(affine: np.ndarray) -> tuple[float, ...]:
+    """Voxel size in mm along each array axis: the lengths of the affine's first three columns."""
     return tuple(float(s) for s in np.linalg.norm(np.asarray(affine)[:3, :3], axis=0))
 
 

@@ -39,3 +39,27 @@ def test_an_unknown_sample_lists_the_known_ones():
 
     with pytest.raises(KeyError, match="dicom_mr"):
         paths.sample_file("nope")
+
+
+def test_the_shipped_checkpoint_is_found_even_when_course_data_points_elsewhere(
+    monkeypatch, tmp_path
+):
+    monkeypatch.setenv("COURSE_DATA", str(tmp_path))
+    assert (
+        paths.shipped_checkpoint()
+        == paths.repository_root() / "data/checkpoints/unet_synthbrats.pt"
+    )
+
+
+def test_a_plain_install_without_the_checkpoint_is_told_how_to_get_it(monkeypatch, tmp_path):
+    import pytest
+
+    from course_utils.errors import DatasetNotFoundError
+
+    monkeypatch.setattr(paths, "repository_root", lambda: None)
+    monkeypatch.setenv("COURSE_DATA", str(tmp_path))
+    with pytest.raises(DatasetNotFoundError, match="pip install -e"):
+        paths.shipped_checkpoint()
+    (tmp_path / "checkpoints").mkdir()
+    (tmp_path / "checkpoints/unet_synthbrats.pt").write_bytes(b"")
+    assert paths.shipped_checkpoint() == tmp_path / "checkpoints/unet_synthbrats.pt"
