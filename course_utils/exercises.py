@@ -38,6 +38,10 @@ __all__ = [
     "check_brats_regions",
     "check_axis_origins",
     "check_stitch_mean",
+    "check_ncc",
+    "check_translation_registration",
+    "check_soft_dice",
+    "check_dice_score",
 ]
 
 
@@ -449,3 +453,167 @@ def check_brats_regions(function: Callable) -> None:
         ),
     ]
     check("brats_regions", function, cases)
+
+
+def check_ncc(function: Callable) -> None:
+    """Notebook 05: ``function(a, b)`` is the global normalised cross-correlation of two
+    same-shape torch tensors, a scalar tensor in [-1, 1] that autograd can differentiate."""
+    import torch
+
+    def run(a, b, gradient=False):
+        a = torch.tensor(a, dtype=torch.float32)
+        b = torch.tensor(b, dtype=torch.float32, requires_grad=gradient)
+        value = function(a, b)
+        if not gradient:
+            return round(float(value), 4)
+        value.backward()
+        return bool(b.grad is not None and torch.all(torch.isfinite(b.grad)) and b.grad.any())
+
+    ramp = [[0.0, 1.0], [2.0, 3.0]]
+    hint = (
+        "Subtract each mean, average the product, divide by both standard deviations, all "
+        "with the same normalisation (torch.std divides by n - 1 unless correction=0)."
+    )
+    cases = [
+        Case("a = [1, 2, 3], b = [1, 3, 2]", ([1.0, 2, 3], [1.0, 3, 2]), 0.5, hint),
+        Case(
+            "b = 3a + 2 (another scanner's gain and offset)",
+            ([1.0, 2, 4, 7], [5.0, 8, 14, 23]),
+            1.0,
+            "NCC ignores gain and offset: subtract the means before multiplying.",
+        ),
+        Case("b = -a (inverted contrast)", ([1.0, 2, 4], [-1.0, -2, -4]), -1.0, hint),
+        Case("2 x 2 images", (ramp, [[0.0, 1.0], [3.0, 2.0]]), 0.8, hint),
+        Case(
+            "a constant image",
+            ([2.0, 2, 2, 2], [1.0, 2, 3, 4]),
+            0.0,
+            "A constant image has standard deviation 0: add a tiny epsilon to the denominator.",
+        ),
+        Case(
+            "the gradient reaches b",
+            (ramp, [[0.0, 1.0], [3.0, 2.0]]),
+            True,
+            "Use torch operations only (no .item(), .numpy() or NumPy functions) so autograd "
+            "can follow.",
+            kwargs={"gradient": True},
+        ),
+    ]
+    check("ncc", run, cases)
+
+
+def blobs(shape: tuple[int, int], shift: tuple[float, float] = (0.0, 0.0)):
+    """A smooth 2D test image (float32 tensor ``(H, W)``): Gaussian blobs, moved by ``shift``.
+
+    ``shift`` is ``(dx, dy)`` pixels along columns and rows; the blobs are drawn analytically,
+    so a shifted image is exact, with no interpolation.
+    """
+    import torch
+
+    rows, columns = np.mgrid[0 : shape[0], 0 : shape[1]].astype(np.float64)
+    centres = [(14.0, 15.0, 5.0, 1.0), (30.0, 22.0, 4.0, 0.7), (20.0, 33.0, 6.0, 0.5)]
+    image = np.zeros(shape)
+    for row, column, sigma, height in centres:
+        distance2 = (columns - column - shift[0]) ** 2 + (rows - row - shift[1]) ** 2
+        image += height * np.exp(-distance2 / (2 * sigma**2))
+    return torch.tensor(image, dtype=torch.float32)
+
+
+def check_translation_registration(function: Callable, tolerance_px: float = 0.1) -> None:
+    """Notebook 05: ``function(fixed, moving)`` finds the translation ``(tx, ty)`` in pixels
+    (along columns and rows) such that ``moving`` sampled at ``(x + tx, y + ty)`` matches
+    ``fixed`` at ``(x, y)``: the fixed-to-moving convention of the course. ``fixed`` and
+    ``moving`` are float32 tensors ``(H, W)``. Answers within ``tolerance_px`` count as right.
+    """
+
+    from .registration import torch_threads
+
+    def run(fixed, moving, expected):
+        with torch_threads(1):  # 48 x 48 images: a second thread only adds waiting
+            got = np.array([float(v) for v in function(fixed, moving)])
+        return expected if np.all(np.abs(got - expected) <= tolerance_px) else np.round(got, 2)
+
+    shape = (48, 48)
+    hint = (
+        "Sample the moving image at the shifted grid with grid_sample (normalised units: "
+        "2 * t / (size - 1)), compare with the fixed image, and let Adam move (tx, ty), "
+        "zeroing the gradients at every step."
+    )
+    cases = [
+        Case(
+            f"moving = fixed moved by ({dx}, {dy}) pixels",
+            (blobs(shape), blobs(shape, (dx, dy)), np.array([dx, dy])),
+            np.array([dx, dy]),
+            hint,
+        )
+        for dx, dy in [(3.0, -2.0), (0.0, 0.0), (-1.5, 2.5)]
+    ]
+    check("register_translation", run, cases)
+
+
+def check_soft_dice(function: Callable) -> None:
+    """Notebook 07: ``function(probabilities, target, squared=False, smooth=1e-5)`` returns the
+    soft Dice loss of ``(B, C, *spatial)`` tensors: ``1 - dice`` per sample and channel, then
+    the mean (the V-Net squared denominator when ``squared=True``), as a scalar tensor."""
+    import torch
+
+    from .losses import SoftDiceLoss
+
+    generator = torch.Generator().manual_seed(7)
+    p = torch.rand(2, 3, 4, 5, 6, generator=generator)
+    g = (torch.rand(2, 3, 4, 5, 6, generator=generator) > 0.7).float()
+    g[1, 2] = 0  # an empty channel: the smooth term decides it
+
+    def library(squared: bool, smooth: float = 1e-5) -> torch.Tensor:
+        loss = SoftDiceLoss("regions", squared, smooth=smooth, from_logits=False)
+        return loss(p, g)
+
+    half = torch.tensor([[[1.0, 0.0, 1.0, 0.0]]])
+    truth = torch.tensor([[[1.0, 1.0, 0.0, 0.0]]])
+    cases = [
+        Case(
+            "one of two voxels right, no smoothing: 1 - 2*1/(2+2)",
+            (half, truth),
+            torch.tensor(0.5),
+            "dice = 2 * sum(p * g) / (sum(p) + sum(g)); the loss is 1 - dice.",
+            kwargs={"smooth": 0.0},
+        ),
+        Case(
+            "random probabilities (2, 3, 4, 5, 6), one empty channel",
+            (p, g),
+            library(False),
+            "Sum over the spatial axes only (2 and up), one Dice per sample and channel, then "
+            "average the losses; add smooth to numerator and denominator.",
+        ),
+        Case(
+            "the same, squared denominator (V-Net)",
+            (p, g),
+            library(True),
+            "With squared=True the denominator is sum(p**2) + sum(g**2).",
+            kwargs={"squared": True},
+        ),
+    ]
+    check("soft_dice_loss", lambda *a, **k: function(*a, **k).float(), cases)
+
+
+def check_dice_score(function: Callable) -> None:
+    """Notebook 07: ``function(pred, truth)`` returns the Dice of two binary masks as a float,
+    1.0 when both are empty (BraTS's convention) and 0.0 when only one is."""
+    truth = np.zeros((4, 4, 4), bool)
+    truth[1:3, 1:3, 1:3] = True  # 8 voxels
+    shifted = np.zeros_like(truth)
+    shifted[1:3, 1:3, 2:4] = True  # 8 voxels, 4 shared
+    empty = np.zeros_like(truth)
+    cases = [
+        Case("identical masks", (truth, truth), 1.0, "2|A and B| / (|A| + |B|)."),
+        Case("half overlap, 8 voxels each", (shifted, truth), 0.5, "2 * 4 / (8 + 8)."),
+        Case(
+            "both empty",
+            (empty, empty),
+            1.0,
+            "Nothing to find and nothing found is a perfect answer: return 1, don't divide by 0.",
+        ),
+        Case("prediction empty, tumour present", (empty, truth), 0.0, "Nothing found: 0."),
+        Case("tumour absent, prediction not", (truth, empty), 0.0, "A false alarm: 0."),
+    ]
+    check("dice_score", lambda *a: float(function(*a)), cases)

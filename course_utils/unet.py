@@ -292,7 +292,7 @@ class UNet(nn.Module):
     expensive part, and its backward pass costs several times its forward pass. The defaults
     (1,266,219 parameters, about 5 MB in float32: two convolutions per encoder level, one per
     decoder level) train about as fast per step as MONAI's ``UNet`` with channels (16, 32, 64,
-    128), which also halves in its first convolution, and 20 times faster than the classic
+    128), which also halves in its first convolution, and over ten times faster than the classic
     ``features=(16, 32, 64, 128), full_resolution=True`` (``benchmarks/unet.py`` measures
     both). At BraTS's 1-2 mm voxels the head's learned 2x2x2 upsampling still resolves a
     tumour's outline; with a GPU, the classic design is a fair choice.

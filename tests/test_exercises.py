@@ -227,3 +227,44 @@ def test_notebook_04_checks_tell_right_from_wrong(check, right, wrong, capsys):
     assert capsys.readouterr().out.startswith("✔")
     check(wrong)
     assert capsys.readouterr().out.startswith("✘")
+
+
+def soft_dice_loss(probabilities, target, squared=False, smooth=1e-5):
+    axes = tuple(range(2, probabilities.ndim))
+    overlap = (probabilities * target).sum(axes)
+    if squared:
+        total = (probabilities**2).sum(axes) + (target**2).sum(axes)
+    else:
+        total = probabilities.sum(axes) + target.sum(axes)
+    return (1 - (2 * overlap + smooth) / (total + smooth)).mean()
+
+
+def dice_of_masks(pred, truth):
+    total = pred.sum() + truth.sum()
+    return 1.0 if total == 0 else 2 * (pred & truth).sum() / total
+
+
+@pytest.mark.parametrize(
+    ("check", "right", "wrong"),
+    [
+        (
+            exercises.check_soft_dice,
+            soft_dice_loss,
+            # summing over the batch too: one Dice for everything
+            lambda p, g, squared=False, smooth=1e-5: (
+                1 - (2 * (p * g).sum() + smooth) / (p.sum() + g.sum() + smooth)
+            ),
+        ),
+        (
+            exercises.check_dice_score,
+            dice_of_masks,
+            lambda pred, truth: 2 * (pred & truth).sum() / max(pred.sum() + truth.sum(), 1),
+        ),
+    ],
+    ids=["soft_dice", "dice_score"],
+)
+def test_notebook_07_checks_tell_right_from_wrong(check, right, wrong, capsys):
+    check(right)
+    assert capsys.readouterr().out.startswith("✔")
+    check(wrong)
+    assert capsys.readouterr().out.startswith("✘")
