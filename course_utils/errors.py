@@ -25,6 +25,7 @@ __all__ = [
     "BurnedInAnnotationError",
     "ExerciseStructureError",
     "IncompleteSubjectError",
+    "RegistrationInputError",
 ]
 
 
@@ -105,3 +106,7 @@ class ExerciseStructureError(CourseDataError):
 
 class IncompleteSubjectError(DatasetIntegrityError):
     """A subject lacks a file its layout requires (one of its modalities, or its labels)."""
+
+
+class RegistrationInputError(CourseDataError):
+    """An image that registration cannot use: not 3D, empty, or with an unusable affine."""
