@@ -73,6 +73,8 @@ format: install
 bench: data
 	$(BIN)/python benchmarks/synth.py
 	$(BIN)/python benchmarks/dicom_series.py
+	$(BIN)/python benchmarks/registration.py
+	$(BIN)/python benchmarks/unet.py
 
 clean:
 	rm -rf $(VENV) data/synthbrats .pytest_cache

@@ -11,9 +11,12 @@ so ``import course_utils`` stays fast and headless):
   pixel values; ``series``: DICOM series assembly; ``deidentify``: PS3.15 Annex E
 - ``datasets``: BraTS 2021 / MSD Task01 / SynthBraTS as torch datasets, normalisation,
   labels -> regions; ``transforms``: seeded 3D augmentation of image and label together
+- ``registration``: rigid, affine and deformable registration in PyTorch, world mm;
+  MSE/NCC/MI; OpenCV features; TRE; SimpleITK for comparison
 - ``patches``: patch grids, sampling, stitching, sliding-window inference
 - ``unet``: the U-Net (2D/3D); ``losses``: soft Dice, Dice + CE/BCE; ``metrics``: Dice,
-  sensitivity, specificity, HD95 in mm (for notebook 07, in progress)
+  sensitivity, specificity, HD95 in mm; ``training``: ``course-utils train``/``evaluate``,
+  checkpoints, torchrun
 - ``plotting``: static figures; ``viewers``: ipywidgets viewers
 - ``exercises``: the checks behind every exercise
 - ``seeding``: ``seed_everything``; ``environment``: the install check
