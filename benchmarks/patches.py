@@ -194,6 +194,7 @@ def extraction_rows(shape: tuple[int, ...], window: int, reps: int) -> list[tupl
     import numpy as np
     import torch
 
+    from course_utils import patches as patches_module
     from course_utils.patches import extract_patches, grid_origins, patch_grid
 
     stride = window // 2
@@ -212,8 +213,10 @@ def extraction_rows(shape: tuple[int, ...], window: int, reps: int) -> list[tupl
         count = len(result) if not isinstance(result, int) else result
         rows.append((name, count, seconds, count * patch_bytes))
 
-    add("ours extract_patches, NumPy (copy: grid not regular)", lambda: extract(volume))
-    add("ours extract_patches, torch (copy)", lambda: extract(tensor))
+    threads = patches_module.copy_threads(len(origins) * patch_bytes, len(origins))
+    add(f"ours extract_patches, NumPy (copy, {threads} threads)", lambda: extract(volume))
+    add(f"ours extract_patches, torch (copy, {threads} threads)", lambda: extract(tensor))
+    add("ours extract_patches, NumPy (copy, 1 thread)", lambda: one_thread(extract, volume))
     view_name = f"ours patch_grid view, stride {regular} (regular grid)"
     seconds, _, grid = best_time(lambda: patch_grid(volume, window, regular)[0], reps)
     rows.append((view_name, int(np.prod(grid.shape[:3])), seconds, None))
@@ -221,6 +224,18 @@ def extraction_rows(shape: tuple[int, ...], window: int, reps: int) -> list[tupl
     add("NumPy slicing + np.stack", lambda: numpy_stack(volume, origins, window))
     rows += optional_rows(tensor, window, stride, reps, patch_bytes)
     return rows
+
+
+def one_thread(function, *args):
+    """``function(*args)`` with `course_utils.patches` copying on a single thread."""
+    from course_utils import patches
+
+    threshold = patches.PARALLEL_COPY_BYTES
+    patches.PARALLEL_COPY_BYTES = float("inf")
+    try:
+        return function(*args)
+    finally:
+        patches.PARALLEL_COPY_BYTES = threshold
 
 
 def regular_stride(size: int, window: int, stride: int) -> int:
@@ -339,13 +354,15 @@ def print_bars(results: dict, rows: list[tuple]) -> None:
     if crop["status"] == "ok":
         print(f"ours crop exact: max |diff| {crop['diff']:.1e} ({verdict(crop['diff'] <= 1e-5)})")
     rates = {name: count / seconds for name, count, seconds, _ in rows if count}
-    ours = rates.get("ours extract_patches, NumPy (copy: grid not regular)")
     torchio = rates.get("TorchIO GridSampler")
-    if ours and torchio:
-        ratio = ours / torchio
-        print(
-            f"extraction, ours (copy) vs TorchIO: {ratio:.1f}x patches/s ({verdict(ratio >= 5)})"
-        )
+    for name, rate in rates.items():
+        if name.startswith("ours extract_patches, NumPy") and torchio:
+            ratio = rate / torchio
+            label = name.removeprefix("ours extract_patches, NumPy ")
+            print(
+                f"extraction, ours {label} vs TorchIO: {ratio:.1f}x patches/s "
+                f"({verdict(ratio >= 5)})"
+            )
 
 
 def main() -> None:

@@ -81,6 +81,33 @@ def test_patches_are_the_volume_at_their_origins_zero_padded_beyond_it():
             np.testing.assert_array_equal(patch_values, expected)
 
 
+@pytest.mark.parametrize("kind", ["numpy", "torch"])
+def test_copies_split_over_threads_give_every_patch_exactly(monkeypatch, kind):
+    monkeypatch.setattr(P, "PARALLEL_COPY_BYTES", 0)  # every copy takes the threaded path
+    monkeypatch.setattr(P.os, "sched_getaffinity", lambda pid: {0, 1, 2}, raising=False)
+    rng = np.random.default_rng(3)
+    for shape, patch, stride in random_grids(seed=3, count=40):
+        volume = rng.standard_normal((2, *shape)).astype(np.float32)
+        source = torch.from_numpy(volume) if kind == "torch" else volume
+        patches, origins = extract_patches(source, patch, stride, copy=True)
+        assert P.copy_threads(1, len(origins)) == min(3, len(origins))
+        padded = np.zeros((2, *np.maximum(shape, patch)), np.float32)
+        padded[:, : shape[0], : shape[1], : shape[2]] = volume
+        expected = np.stack(
+            [
+                padded[:, d : d + patch[0], h : h + patch[1], w : w + patch[2]]
+                for d, h, w in origins
+            ]
+        )
+        np.testing.assert_array_equal(np.asarray(patches), expected)
+
+
+def test_only_large_copies_of_several_patches_use_threads():
+    assert P.copy_threads(P.PARALLEL_COPY_BYTES - 1, 18) == 1
+    assert P.copy_threads(P.PARALLEL_COPY_BYTES, 1) == 1
+    assert 1 <= P.copy_threads(P.PARALLEL_COPY_BYTES, 18) <= 4
+
+
 @pytest.mark.parametrize("weighting", WEIGHTINGS)
 def test_extract_then_stitch_gives_back_the_volume_exactly(weighting):
     rng = np.random.default_rng(3)
