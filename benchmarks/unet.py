@@ -17,9 +17,14 @@ Two parts, in one run:
    another seed (8 subjects of seed 1) by sliding-window inference, and the table gives the
    mean Dice per region.
 
+With ``--seeds 0 1 2`` each network trains once per seed (the seed sets the initial weights and
+the patches drawn), and the table adds the mean and standard deviation over seeds: a difference
+smaller than that spread is a tie, not a ranking.
+
 Run with ``python benchmarks/unet.py`` (about 20 minutes on 2 cores) or ``--steps 200`` for a
-quick look. MONAI is optional (``pip install -e ".[bench]"``). Nothing here is asserted:
-timings on shared machines are noisy. Results are also written to ``--json``.
+quick look; ``--rounds 0`` skips the step timing. MONAI is optional (``pip install -e
+".[bench]"``). Nothing here is asserted: timings on shared machines are noisy. Results are also
+written to ``--json``.
 """
 
 from __future__ import annotations
@@ -173,7 +178,12 @@ def train_and_score(factory, data: Path, held_out: Path, steps: int, config: Tra
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--rounds", type=int, default=10, help="timed steps per network")
+    parser.add_argument(
+        "--rounds", type=int, default=10, help="timed steps per network (0: no timing)"
+    )
+    parser.add_argument(
+        "--seeds", type=int, nargs="+", default=[0], help="train each network once per seed"
+    )
     parser.add_argument(
         "--steps",
         type=int,
@@ -186,36 +196,50 @@ def main() -> None:
     factories = networks()
     print(f"torch {torch.__version__}, {args.threads} threads, load average {os.getloadavg()}")
 
-    times = step_times(factories, args.rounds)
-    print("\nTime per training step, (2, 4, 64, 64, 64), Dice + BCE, AdamW")
-    print(f"{'network':<12} {'parameters':>10} {'wall s':>8} {'CPU s':>8} {'wall ratio':>10}")
-    ours = times["ours"]
-    for name, row in times.items():
-        ratio = row["wall_s"] / times.get("MONAI UNet", ours)["wall_s"]
-        print(
-            f"{name:<12} {row['parameters']:>10,} {row['wall_s']:>8.3f} {row['cpu_s']:>8.3f} "
-            f"{ratio:>9.2f}x"
-        )
+    times = step_times(factories, args.rounds) if args.rounds else {}
+    if times:
+        print("\nTime per training step, (2, 4, 64, 64, 64), Dice + BCE, AdamW")
+        print(f"{'network':<12} {'parameters':>10} {'wall s':>8} {'CPU s':>8} {'wall ratio':>10}")
+        ours = times["ours"]
+        for name, row in times.items():
+            ratio = row["wall_s"] / times.get("MONAI UNet", ours)["wall_s"]
+            print(
+                f"{name:<12} {row['parameters']:>10,} {row['wall_s']:>8.3f} "
+                f"{row['cpu_s']:>8.3f} {ratio:>9.2f}x"
+            )
 
     data = synth.ensure_dataset(progress=False)
     held_out = synth.ensure_dataset(
         paths.data_dir() / "synthbrats_heldout_s1", 8, seed=1, progress=False
     )
-    config = TrainConfig()
-    scores = {}
-    for name, factory in factories.items():
-        print(f"\ntraining {name} for {args.steps} steps ...", flush=True)
-        scores[name] = train_and_score(factory, data, held_out, args.steps, config)
+    scores = {name: {} for name in factories}
+    for seed in args.seeds:
+        config = TrainConfig(seed=seed)
+        for name, factory in factories.items():
+            print(f"\ntraining {name} for {args.steps} steps, seed {seed} ...", flush=True)
+            scores[name][seed] = train_and_score(factory, data, held_out, args.steps, config)
     print(
         f"\nSame data, budget ({args.steps} steps) and loss; Dice on 8 held-out subjects (seed 1)"
     )
-    print(f"{'network':<12} {'WT':>6} {'TC':>6} {'ET':>6} {'train s':>8} {'infer s/subj':>12}")
-    for name, row in scores.items():
-        d = row["dice"]
-        print(
-            f"{name:<12} {d['WT']:>6.3f} {d['TC']:>6.3f} {d['ET']:>6.3f} "
-            f"{row['train_seconds']:>8.0f} {row['inference_seconds_per_subject']:>12.2f}"
-        )
+    print(
+        f"{'network':<12} {'seed':>6} {'WT':>6} {'TC':>6} {'ET':>6} {'train s':>8} "
+        f"{'infer s/subj':>12}"
+    )
+    for name, runs in scores.items():
+        for seed, row in runs.items():
+            d = row["dice"]
+            print(
+                f"{name:<12} {seed:>6} {d['WT']:>6.3f} {d['TC']:>6.3f} {d['ET']:>6.3f} "
+                f"{row['train_seconds']:>8.0f} {row['inference_seconds_per_subject']:>12.2f}"
+            )
+        if len(runs) > 1:
+            spread = {
+                r: (np.mean(values), np.std(values, ddof=1))
+                for r in REGIONS
+                for values in [[row["dice"][r] for row in runs.values()]]
+            }
+            cells = " ".join(f"{m:.3f}±{sd:.3f}" for m, sd in spread.values())
+            print(f"{name:<12} {'mean':>6} {cells}  (± standard deviation over seeds)")
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps({"step_times": times, "training": scores}, indent=2) + "\n")
     print(f"\nwrote {args.json}")

@@ -62,7 +62,7 @@ __all__ = [
 ]
 
 #: What ``model.pt`` and ``last.pt`` say they are; `load_model` refuses anything else.
-CHECKPOINT_FORMAT = "course_utils.unet/1"
+CHECKPOINT_FORMAT = "course_utils.unet/2"  # /2: the UNet with a Head (image path)
 #: BraTS label of each class 0..3 (background, necrotic core, oedema, enhancing tumour).
 BRATS_LABELS = np.array([0, 1, 2, 4], dtype=np.uint8)
 
@@ -255,7 +255,20 @@ def read_checkpoint(path: str | os.PathLike[str]) -> dict:
             f"cannot be read as a weights-only checkpoint ({type(error).__name__}).",
             "Use a model.pt written by `course-utils train`; re-run training if it was cut off.",
         ) from error
-    if not isinstance(checkpoint, dict) or checkpoint.get("format") != CHECKPOINT_FORMAT:
+    found = checkpoint.get("format") if isinstance(checkpoint, dict) else None
+    if (
+        isinstance(found, str)
+        and found.startswith("course_utils.unet/")
+        and found != CHECKPOINT_FORMAT
+    ):
+        raise CourseDataError(
+            path,
+            f"was written by another version of course_utils (format {found!r}, this version "
+            f"reads {CHECKPOINT_FORMAT!r}); its weights do not fit this version's UNet.",
+            "Retrain with `course-utils train`, or use the shipped checkpoint "
+            "(course_utils.paths.shipped_checkpoint()).",
+        )
+    if found != CHECKPOINT_FORMAT:
         raise CourseDataError(
             path,
             f"is not a course U-Net checkpoint (format {CHECKPOINT_FORMAT!r} expected).",

@@ -132,6 +132,9 @@ def test_a_truncated_or_foreign_checkpoint_is_refused_with_the_fix(tmp_path):
         load_model(tmp_path / "cut.pt")
     with pytest.raises(RunFolderError, match="does not exist"):
         load_model(tmp_path / "missing.pt")
+    torch.save({"format": "course_utils.unet/1", "state_dict": {}}, tmp_path / "old.pt")
+    with pytest.raises(CourseDataError, match="another version of course_utils.*Retrain"):
+        load_model(tmp_path / "old.pt")
 
 
 def test_a_checkpoint_holding_code_is_refused(tmp_path):

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 import torch
 from torch import nn
 
-from course_utils.unet import ConvBlock, Down, UNet, Up, nearest_valid_sizes
+from course_utils.unet import ConvBlock, Down, Head, UNet, Up, depth_to_space, nearest_valid_sizes
 
 
 def parameter_count(module: nn.Module) -> int:
@@ -62,6 +64,8 @@ def test_blocks_change_channels_and_size_as_documented():
     assert Down(3, 3, 6, mode="maxpool")(x).shape == (1, 6, 4, 4, 4)
     coarse = torch.randn(1, 6, 4, 4, 4)
     assert Up(3, 6, 3)(coarse, skip=x).shape == (1, 3, 8, 8, 8)
+    assert Up(3, 6, 3, convs=0)(coarse, skip=x).shape == (1, 6, 8, 8, 8)  # joined, as is
+    assert Down(3, 3, 6, convs=1).convs[0].stride == (2, 2, 2)
 
 
 @pytest.mark.parametrize(
@@ -107,18 +111,60 @@ def test_nonsense_settings_are_refused(kwargs):
 
 
 def test_parameter_count_matches_a_hand_count():
-    # stem: strided conv 1->2 (18) + norm (4) + conv 2->2 (36) + norm (4) = 62
+    # stem: one strided conv 1->2 (18) + norm (4) = 22
     # down: strided conv 2->4 (72) + norm (8) + conv 4->4 (144) + norm (8) = 232
-    # up: transposed 4->2, 2x2 (32 + bias 2) = 34; one conv 4->2 (72) + norm (4) = 76
-    # head: transposed 2->2, 2x2 (16 + bias 2) = 18
-    assert parameter_count(UNet(2, 1, 2, features=(2, 4))) == 62 + 232 + 34 + 76 + 18
-    # classic: the stem keeps the size (same parameters), the head is a 1x1 conv (4 + bias 2)
+    # up, the finest, without a conv: transposed 4->2, 2x2 (32 + bias 2) = 34
+    # head: transposed 4->2, 4x4 (128 + bias 2) = 130; image path 1->2*4, 4x4, no bias = 128
+    assert parameter_count(UNet(2, 1, 2, features=(2, 4))) == 22 + 232 + 34 + 130 + 128
+    # classic: two convs at full resolution 1->2->2 (18 + 4 + 36 + 4), the same down, an up
+    # with one conv 4->2 (72 + norm 4), and a 1x1 conv head (4 + bias 2)
     classic = UNet(2, 1, 2, features=(2, 4), full_resolution=True)
     assert parameter_count(classic) == 62 + 232 + 34 + 76 + 6
 
 
 def test_default_network_has_about_1_3_million_parameters():
-    assert parameter_count(UNet()) == 1_266_219
+    assert parameter_count(UNet()) == 1_270_027
+
+
+def test_depth_to_space_fills_each_cell_from_the_channel_groups_in_order():
+    x = torch.arange(2 * 8 * 2 * 1 * 1.0).reshape(1, 2 * 8, 2, 1, 1)  # 2 channels, 2 voxels
+    out = depth_to_space(x, channels=2)
+    assert out.shape == (1, 2, 4, 2, 2)
+    for channel, voxel, (a, b, c) in itertools.product(
+        range(2), range(2), itertools.product(range(2), repeat=3)
+    ):
+        group = 4 * a + 2 * b + c
+        assert out[0, channel, 2 * voxel + a, b, c] == x[0, channel * 8 + group, voxel, 0, 0]
+
+
+def test_the_heads_image_path_can_be_any_full_resolution_3x3x3_convolution():
+    # Each of the 8 channel groups is one position of the 2x2x2 cell; its 4x4x4 stride-2
+    # kernel covers that position's 3x3x3 neighbourhood at offset (a, b, c).
+    torch.manual_seed(0)
+    reference = nn.Conv3d(4, 3, kernel_size=3, padding=1, bias=False)
+    head = Head(3, feature_channels=1, image_channels=4, out_channels=3)
+    with torch.no_grad():
+        head.image.weight.zero_()
+        kernels = head.image.weight.view(3, 2, 2, 2, 4, 4, 4, 4)
+        for a, b, c in itertools.product(range(2), repeat=3):
+            kernels[:, a, b, c, :, a : a + 3, b : b + 3, c : c + 3] = reference.weight
+        image = torch.randn(2, 4, 6, 8, 10)
+        seen = depth_to_space(head.image(image), channels=3)
+        torch.testing.assert_close(seen, reference(image), atol=1e-5, rtol=1e-5)
+
+
+def test_the_head_sees_each_voxels_own_intensity():
+    # Change one input voxel: the logits change there, at full resolution, through the
+    # image path alone (the features are held fixed).
+    torch.manual_seed(0)
+    head = Head(3, feature_channels=2, image_channels=1, out_channels=1)
+    features, image = torch.randn(1, 2, 3, 3, 3), torch.randn(1, 1, 6, 6, 6)
+    changed = image.clone()
+    changed[0, 0, 3, 2, 4] += 1.0
+    with torch.no_grad():
+        difference = (head(features, changed) - head(features, image)).abs()[0, 0]
+    assert difference[3, 2, 4] > 0
+    assert difference[0].max() == 0  # beyond the 3x3x3 neighbourhood's 4x4x4 cell block
 
 
 @pytest.mark.parametrize(
