@@ -171,6 +171,16 @@ def overwrite(patches, origins, shape):  # the classic bug: last patch wins, no 
     return out
 
 
+def check_passes_right_and_fails_wrong(check, right, wrong, capsys) -> str:
+    """Assert ``check`` prints ✔ for the right solution and ✘ for the wrong one; return the ✘."""
+    check(right)
+    assert capsys.readouterr().out.startswith("✔")
+    check(wrong)
+    out = capsys.readouterr().out
+    assert out.startswith("✘")
+    return out
+
+
 @pytest.mark.parametrize(
     ("check", "right", "wrong"),
     [
@@ -184,11 +194,7 @@ def overwrite(patches, origins, shape):  # the classic bug: last patch wins, no 
     ids=["axis_origins", "stitch_mean"],
 )
 def test_notebook_06_checks_tell_right_from_wrong(check, right, wrong, capsys):
-    check(right)
-    assert capsys.readouterr().out.startswith("✔")
-    check(wrong)
-    out = capsys.readouterr().out
-    assert out.startswith("✘") and "hint:" in out
+    assert "hint:" in check_passes_right_and_fails_wrong(check, right, wrong, capsys)
 
 
 def test_array_feedback_points_at_the_first_big_difference():
@@ -223,10 +229,7 @@ def brats_regions(seg):
     ids=["zscore", "regions"],
 )
 def test_notebook_04_checks_tell_right_from_wrong(check, right, wrong, capsys):
-    check(right)
-    assert capsys.readouterr().out.startswith("✔")
-    check(wrong)
-    assert capsys.readouterr().out.startswith("✘")
+    check_passes_right_and_fails_wrong(check, right, wrong, capsys)
 
 
 def soft_dice_loss(probabilities, target, squared=False, smooth=1e-5):
@@ -264,7 +267,4 @@ def dice_of_masks(pred, truth):
     ids=["soft_dice", "dice_score"],
 )
 def test_notebook_07_checks_tell_right_from_wrong(check, right, wrong, capsys):
-    check(right)
-    assert capsys.readouterr().out.startswith("✔")
-    check(wrong)
-    assert capsys.readouterr().out.startswith("✘")
+    check_passes_right_and_fails_wrong(check, right, wrong, capsys)
