@@ -20,13 +20,14 @@ so ``import course_utils`` stays fast and headless):
 - ``plotting``: static figures; ``viewers``: ipywidgets viewers
 - ``exercises``: the checks behind every exercise
 - ``seeding``: ``seed_everything``; ``environment``: the install check
+- ``threads``: the thread policy (cores this process may use, passive OpenMP waiting),
+  applied before NumPy and torch load
 - ``student``: the student version of the notebooks (solutions removed)
 """
 
 from __future__ import annotations
 
 from .errors import CourseDataError
-from .seeding import seed_everything
 
 __version__ = "0.1.0"
 REPOSITORY = "https://github.com/mi-course/brain-tumour-unet"
@@ -35,7 +36,12 @@ __all__ = ["CourseDataError", "ensure_dataset", "seed_everything", "REPOSITORY",
 
 
 def __getattr__(name: str):
-    # ensure_dataset pulls in nibabel and scipy: import it on first use only.
+    # Imported on first use only: seed_everything loads NumPy and ensure_dataset nibabel and
+    # scipy, and `threads.configure_threads` must be able to run before NumPy loads.
+    if name == "seed_everything":
+        from .seeding import seed_everything
+
+        return seed_everything
     if name == "ensure_dataset":
         from .synth import ensure_dataset
 

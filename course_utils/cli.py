@@ -16,13 +16,16 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import paths, synth
+from . import paths
 from .errors import CourseDataError
+from .threads import configure_threads
 
 __all__ = ["main"]
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from . import synth
+
     parser = argparse.ArgumentParser(
         prog="course-utils", description="Tools for the brain tumour segmentation course."
     )
@@ -82,7 +85,12 @@ def add_train_parser(commands) -> None:
                                help=f"default: {' '.join(map(str, value))}")  # fmt: skip
         else:
             train.add_argument(flag, type=type(value), default=value, help=f"default: {value}")
-    train.add_argument("--threads", type=int, default=None, help="torch CPU threads per process")
+    train.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="CPU threads per process (default: the cores this process may use)",
+    )
     train.add_argument("--quiet", action="store_true", help="no progress bars")
     train.set_defaults(handler=run_train)
 
@@ -100,7 +108,12 @@ def add_evaluate_parser(commands) -> None:
     evaluate.add_argument(
         "--predictions", type=Path, default=None, help="save <id>_pred.nii.gz files here"
     )
-    evaluate.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    evaluate.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="CPU threads (default: the cores this process may use)",
+    )
     evaluate.add_argument("--quiet", action="store_true", help="no progress bar")
     evaluate.set_defaults(handler=run_evaluate)
 
@@ -113,13 +126,6 @@ def parse_bool(text: str) -> bool:
     raise argparse.ArgumentTypeError(f"expected yes or no, got {text!r}")
 
 
-def set_threads(threads: int | None) -> None:
-    if threads is not None:
-        import torch
-
-        torch.set_num_threads(threads)
-
-
 def run_train(args: argparse.Namespace) -> int:
     from .training import TrainConfig, train
 
@@ -128,7 +134,6 @@ def run_train(args: argparse.Namespace) -> int:
         config = TrainConfig(**{name: getattr(args, name) for name in names})
     except ValueError as error:
         raise SystemExit(f"course-utils train: {error}") from None
-    set_threads(args.threads)
     command = "course-utils " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     metrics = train(
         args.data, args.out, config, resume=args.resume, progress=not args.quiet, command=command
@@ -146,7 +151,6 @@ def run_train(args: argparse.Namespace) -> int:
 def run_evaluate(args: argparse.Namespace) -> int:
     from .training import evaluate
 
-    set_threads(args.threads)
     results = evaluate(
         args.checkpoint,
         args.data,
@@ -161,6 +165,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
 
 def run_data(args: argparse.Namespace) -> int:
+    from . import synth
+
     if args.subjects < 1:
         raise SystemExit("course-utils data: --subjects must be at least 1")
     root = args.out if args.out is not None else paths.synthbrats_dir()
@@ -181,7 +187,10 @@ def run_student(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
+    configure_threads()  # before NumPy (the parser's defaults) and torch load
     args = build_parser().parse_args(argv)
+    if getattr(args, "threads", None) is not None:
+        configure_threads(args.threads)  # before train/evaluate import torch
     try:
         return args.handler(args)
     except CourseDataError as error:

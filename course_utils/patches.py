@@ -23,7 +23,6 @@ from __future__ import annotations
 import contextlib
 import itertools
 import math
-import os
 import sys
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -31,6 +30,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, Union
 
 import numpy as np
+
+from .threads import decide_threads
 
 if TYPE_CHECKING:
     import torch
@@ -226,14 +227,11 @@ PARALLEL_COPY_BYTES = 64 * 2**20
 
 
 def copy_threads(nbytes: int, count: int) -> int:
-    """Threads for copying ``count`` patches of ``nbytes`` in all: the usable cores, up to 4."""
+    """Threads for copying ``count`` patches of ``nbytes`` in all: the thread policy's count
+    (`course_utils.threads.decide_threads`), up to 4."""
     if nbytes < PARALLEL_COPY_BYTES or count < 2:
         return 1
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        cores = os.cpu_count() or 1
-    return max(1, min(cores, 4, count))
+    return max(1, min(decide_threads().threads, 4, count))
 
 
 def gather(volume: Array, origins: np.ndarray, patch: tuple[int, ...]) -> Array:

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, NamedTuple
 
@@ -41,6 +40,7 @@ import nibabel as nib
 import numpy as np
 
 from .errors import RegistrationInputError
+from .threads import torch_threads
 
 if TYPE_CHECKING:  # torch is imported inside the functions that need it
     import torch
@@ -1045,20 +1045,6 @@ def build_pyramid(fixed, moving, mask, centre, bins, max_points, seed, shrinks) 
         s: build_level(fixed_pair, moving_pair, mask, s, centre, bins, max_points, rng)
         for s in sorted(shrinks)
     }
-
-
-@contextmanager
-def torch_threads(threads: int | None):
-    """Run the block with ``threads`` torch threads, then restore the previous number."""
-    import torch
-
-    previous = torch.get_num_threads()
-    if threads:
-        torch.set_num_threads(threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 def metric_values(

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-import numpy as np
-import pytest
+from course_utils.threads import configure_threads
 
-from course_utils import synth
+configure_threads()  # before NumPy and torch load, as in the notebooks and the CLI
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from course_utils import synth  # noqa: E402
 
 
 @pytest.fixture(scope="session")
