@@ -6,7 +6,9 @@ collects per-subject results and averages them.
 
 - `dice_score`, `sensitivity`, `specificity`: overlap counts;
 - `hausdorff95`: the 95th percentile of the surface distances, in millimetres;
-- `region_metrics`: all four for each of the BraTS regions WT, TC, ET.
+- `region_metrics`: all four for each of the BraTS regions WT, TC, ET;
+- `lesionwise_scores`, `lesionwise_region_scores`: the BraTS 2023 lesion-wise Dice and HD95
+  (defined in `course_utils.lesionwise`, re-exported here).
 
 Masks may have any number of axes (2D slices or 3D volumes); ``spacing_mm`` gives the voxel
 size along each axis in the array's own index order (for the course's volumes, R-A-S, from the
@@ -57,6 +59,8 @@ import numpy as np
 if TYPE_CHECKING:
     import torch
 
+#: Re-exported from `course_utils.lesionwise` on first use (see `__getattr__` below).
+LESIONWISE_NAMES = ("Lesion", "LesionwiseScores", "lesionwise_scores", "lesionwise_region_scores")
 __all__ = [
     "REGIONS",
     "EMPTY_HD95_MM",
@@ -67,6 +71,7 @@ __all__ = [
     "hausdorff95",
     "region_metrics",
     "MetricTracker",
+    *LESIONWISE_NAMES,
 ]
 
 Array = Union[np.ndarray, "torch.Tensor"]
@@ -78,7 +83,7 @@ REGIONS = ("WT", "TC", "ET")
 #: sqrt(240**2 + 240**2 + 155**2) = 373.13 mm) rounded up; CaPTk used 373.13 itself. It is a
 #: length in mm, so it means the same at any voxel size. A finite worst case keeps means defined
 #: and still punishes a missed (or invented) region hard, where nan would drop the subject from
-#: the mean and hide the mistake.
+#: the mean and hide the mistake. It is also the lesion-wise penalty (`lesionwise`).
 EMPTY_HD95_MM = 374.0
 
 
@@ -408,3 +413,13 @@ class MetricTracker:
             raise ValueError("no subjects added yet.")
         names = next(iter(self.results.values()))
         return {name: float(statistic(self.values(name))) for name in names}
+
+
+def __getattr__(name: str):
+    # The lesion-wise scores live in their own module, which imports this one; re-export them
+    # lazily so that either module can be imported first.
+    if name in LESIONWISE_NAMES:
+        from . import lesionwise
+
+        return getattr(lesionwise, name)
+    raise AttributeError(f"module 'course_utils.metrics' has no attribute {name!r}")
