@@ -40,7 +40,7 @@ pooled 95th percentile), where the BraTS code calls DeepMind's ``surface_distanc
 of the two one-way 95th percentiles, weighted by surface area). Dice, the matching, the counts
 and the penalties are the same.
 
-Used by notebook 07.
+Meant for notebook 07 (lesion-wise beside per-subject metrics); no notebook uses it yet.
 """
 
 from __future__ import annotations
