@@ -85,10 +85,10 @@ class Lesion:
     Attributes
     ----------
     status
-        ``"matched"`` (a truth lesion touched by the prediction), ``"missed"`` (a truth lesion
-        no predicted component touches), ``"false positive"`` (a predicted component touching
-        no truth lesion) or ``"ignored"`` (a truth lesion of at most ``min_lesion_mm3``; not in
-        the means).
+        ``"matched"`` (a truth lesion whose dilation some predicted component touches),
+        ``"missed"`` (a truth lesion no predicted component touches), ``"false positive"`` (a
+        predicted component that touches no truth lesion's dilation) or ``"ignored"`` (a truth
+        lesion of at most ``min_lesion_mm3``, found or not; not in the means).
     truth_mm3
         Volume of the truth lesion in mm^3 (0 for a false positive).
     pred_mm3
@@ -127,13 +127,15 @@ class LesionwiseScores:
         return sum(lesion.status == status for lesion in self.lesions)
 
 
-def dilation_structure(spacing_mm: Sequence[float], dilation_mm: float = DILATION_MM):
+def dilation_structure(
+    spacing_mm: float | Sequence[float], dilation_mm: float = DILATION_MM
+) -> np.ndarray:
     """The BraTS 2023 dilation element, in millimetres, on a grid of ``spacing_mm`` voxels.
 
     Parameters
     ----------
     spacing_mm
-        Voxel size along each of the 3 axes, in mm.
+        Voxel size along each of the 3 axes, in mm (one number: isotropic).
     dilation_mm
         Reach along an axis, in mm (BraTS 2023 glioma: 3 voxels of 1 mm).
 
