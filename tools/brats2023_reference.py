@@ -164,8 +164,12 @@ def main() -> None:
             {**scene, "reference": result} for scene, result in zip(scenes, results, strict=True)
         ],
     }
+    # one line per scene, so that a change shows up as the scenes it touches
+    cases = record.pop("cases")
+    header = [f" {json.dumps(key)}: {json.dumps(value)}," for key, value in record.items()]
+    body = ",\n".join(f"  {json.dumps(case)}" for case in cases)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(record, indent=1) + "\n")
+    args.out.write_text("\n".join(["{", *header, ' "cases": [', body, " ]", "}"]) + "\n")
     print(f"wrote {args.out} ({len(scenes)} scenes)")
 
 
