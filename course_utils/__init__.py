@@ -15,7 +15,8 @@ so ``import course_utils`` stays fast and headless):
   MSE/NCC/MI; OpenCV features; TRE; SimpleITK for comparison
 - ``patches``: patch grids, sampling, stitching, sliding-window inference
 - ``unet``: the U-Net (2D/3D); ``losses``: soft Dice, Dice + CE/BCE; ``metrics``: Dice,
-  sensitivity, specificity, HD95 in mm; ``training``: ``course-utils train``/``evaluate``,
+  sensitivity, specificity, HD95 in mm, lesion-wise Dice and HD95 (BraTS 2023, defined in
+  ``lesionwise``); ``training``: ``course-utils train``/``evaluate``,
   checkpoints, torchrun
 - ``plotting``: static figures; ``viewers``: ipywidgets viewers
 - ``exercises``: the checks behind every exercise

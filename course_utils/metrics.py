@@ -6,26 +6,44 @@ collects per-subject results and averages them.
 
 - `dice_score`, `sensitivity`, `specificity`: overlap counts;
 - `hausdorff95`: the 95th percentile of the surface distances, in millimetres;
-- `region_metrics`: all four for each of the BraTS regions WT, TC, ET.
+- `region_metrics`: all four for each of the BraTS regions WT, TC, ET;
+- `lesionwise_scores`, `lesionwise_region_scores`: the BraTS 2023 lesion-wise Dice and HD95
+  (defined in `course_utils.lesionwise`, re-exported here).
 
 Masks may have any number of axes (2D slices or 3D volumes); ``spacing_mm`` gives the voxel
 size along each axis in the array's own index order (for the course's volumes, R-A-S, from the
 NIfTI header's zooms). Metrics are computed per subject (the BraTS convention), never over a
 batch pooled into one mask.
 
-**Empty masks** (BraTS conventions; the BraTS 2021 evaluation used these values):
+**Empty masks** follow the BraTS 2023 evaluation code, ``metrics.py`` of
+github.com/rachitsaluja/BraTS-2023-Metrics (commit 43c9052, the version the challenge's scoring
+workflow github.com/Sage-Bionetworks-Challenges/brats2023, branch ``brats2023``, pins as
+``evaluation/lesionwise/brats2023_metrics``). The legacy BraTS toolkit (CaPTk's
+``GetBraTSLabelStatistics`` in github.com/CBICA/CBICA_Toolkit,
+``src/classes/itk/cbicaITKUtilities.h``, used up to BraTS 2022) agrees except where noted:
 
 ==========================  ======  ==============  ===========  ===========
 case                        Dice    HD95 (mm)       sensitivity  specificity
 ==========================  ======  ==============  ===========  ===========
 both empty                  1       0               1            as usual
-truth empty, prediction not 0       373.13          1            as usual
-prediction empty, truth not 0       373.13          0            as usual
+truth empty, prediction not 0       374             0            as usual
+prediction empty, truth not 0       374             0            as usual
+truth covers every voxel    usual   usual           usual        0
 ==========================  ======  ==============  ===========  ===========
 
-Sensitivity with an empty truth is 0/0; it is 1 here (no tumour voxel was missed), and the false
-positives show up in Dice, HD95 and specificity instead. Specificity is 1 likewise when the
-truth covers every voxel.
+- Sensitivity with an empty truth is 0/0. BraTS 2023 computes ``TP / (TP + FN + tiny)``, which
+  is 0, and sets 1 only when both masks are empty; CaPTk does the same (NaN -> 0 when exactly
+  one mask is empty, 1 when both are). A prediction of tumour where there is none therefore
+  scores 0, as it does in Dice.
+- Specificity with no background is 0/0: BraTS 2023 (``TN / (TN + FP + tiny)``) gives 0;
+  CaPTk leaves NaN. It never happens in a brain volume.
+- MedPy 0.5.2 (``medpy.metric.binary``) means the same for non-empty masks (the tests compare
+  them) and, in its ``ZeroDivisionError`` branches, Dice 1 for both empty and sensitivity and
+  specificity 0 for 0/0 (sensitivity 0 even when both are empty). Those branches never run
+  under NumPy 2, whose integer counts divide to nan instead of raising: there MedPy returns
+  nan for every 0/0, and its ``hd95`` raises ``RuntimeError`` for an empty mask.
+- HD95 with one mask empty: BraTS 2023 replaces the infinite distance by 374 mm
+  (`EMPTY_HD95_MM`); CaPTk used the diagonal of the 240 x 240 x 155 grid, 373.13 mm.
 
 Used by notebook 07 (U-Net training).
 """
@@ -41,6 +59,8 @@ import numpy as np
 if TYPE_CHECKING:
     import torch
 
+#: Re-exported from `course_utils.lesionwise` on first use (see `__getattr__` below).
+LESIONWISE_NAMES = ("Lesion", "LesionwiseScores", "lesionwise_scores", "lesionwise_region_scores")
 __all__ = [
     "REGIONS",
     "EMPTY_HD95_MM",
@@ -51,17 +71,20 @@ __all__ = [
     "hausdorff95",
     "region_metrics",
     "MetricTracker",
+    *LESIONWISE_NAMES,
 ]
 
 Array = Union[np.ndarray, "torch.Tensor"]
 #: The BraTS evaluation regions, in channel order (the same as `datasets.REGIONS`).
 REGIONS = ("WT", "TC", "ET")
-#: HD95 when exactly one of prediction and truth is empty: the diagonal of the BraTS image
-#: (240 x 240 x 155 voxels of 1 mm), sqrt(240**2 + 240**2 + 155**2) = 373.13 mm, the largest
-#: distance possible in it. The BraTS 2021 evaluation used this value; a finite worst case keeps
-#: means defined and still punishes a missed (or invented) region hard, where nan would drop the
-#: subject from the mean and hide the mistake.
-EMPTY_HD95_MM = 373.13
+#: HD95 when exactly one of prediction and truth is empty, in mm: 374, the value the BraTS 2023
+#: code puts in place of the infinite distance (``replace(np.inf, 374)`` in BraTS-2023-Metrics'
+#: ``metrics.py``), the diagonal of the BraTS grid (240 x 240 x 155 voxels of 1 mm,
+#: sqrt(240**2 + 240**2 + 155**2) = 373.13 mm) rounded up; CaPTk used 373.13 itself. It is a
+#: length in mm, so it means the same at any voxel size. A finite worst case keeps means defined
+#: and still punishes a missed (or invented) region hard, where nan would drop the subject from
+#: the mean and hide the mistake. It is also the lesion-wise penalty (`lesionwise`).
+EMPTY_HD95_MM = 374.0
 
 
 def as_mask(array: Array, name: str) -> np.ndarray:
@@ -101,7 +124,8 @@ def dice_score(pred: Array, truth: Array) -> float:
     Returns
     -------
     float
-        In [0, 1]. Both empty: 1.0 (nothing to find, nothing found); one empty: 0.0.
+        In [0, 1]. Both empty: 1.0 (nothing to find, nothing found); one empty: 0.0 (BraTS
+        2023 and CaPTk).
 
     Examples
     --------
@@ -128,17 +152,20 @@ def sensitivity(pred: Array, truth: Array) -> float:
     Returns
     -------
     float
-        In [0, 1]; 1.0 when the truth is empty (no voxel could be missed).
+        In [0, 1]. Empty truth: 1.0 if the prediction is empty too, else 0.0, as the BraTS
+        2023 code and CaPTk score it (see the module docstring).
 
     Examples
     --------
     >>> sensitivity(np.array([1, 0, 0, 1]), np.array([1, 1, 0, 0]))
     0.5
+    >>> sensitivity(np.array([0, 1]), np.zeros(2)), sensitivity(np.zeros(2), np.zeros(2))
+    (0.0, 1.0)
     """
     pred, truth = as_masks(pred, truth)
     positives = int(truth.sum())
     if positives == 0:
-        return 1.0
+        return 0.0 if pred.any() else 1.0
     return int(np.count_nonzero(pred & truth)) / positives
 
 
@@ -156,7 +183,8 @@ def specificity(pred: Array, truth: Array) -> float:
     Returns
     -------
     float
-        In [0, 1]; 1.0 when the truth covers every voxel (no background to get wrong).
+        In [0, 1]; 0.0 when the truth covers every voxel (no background: 0/0, scored 0 by the
+        BraTS 2023 code).
 
     Examples
     --------
@@ -166,7 +194,7 @@ def specificity(pred: Array, truth: Array) -> float:
     pred, truth = as_masks(pred, truth)
     negatives = int((~truth).sum())
     if negatives == 0:
-        return 1.0
+        return 0.0
     return int(np.count_nonzero(~pred & ~truth)) / negatives
 
 
@@ -239,7 +267,10 @@ def hausdorff95(
     interpolation) is returned, as in MedPy's ``hd95`` used by the BraTS evaluation (Bakas et
     al., "Identifying the best machine learning algorithms for brain tumor segmentation",
     arXiv:1811.02629). The plain Hausdorff distance is the maximum; the 95th percentile
-    ignores the worst 5%, so one stray voxel does not decide the score.
+    ignores the worst 5%, so one stray voxel does not decide the score. (The BraTS 2023 code
+    uses DeepMind's ``surface_distance`` instead: the larger of the two one-way 95th
+    percentiles, each weighted by surface-element area. On smooth shapes the two differ by
+    a fraction of a voxel; on very unequal surfaces, by more.)
 
     Parameters
     ----------
@@ -248,7 +279,7 @@ def hausdorff95(
     spacing_mm
         Voxel size along each axis, in mm, in the arrays' axis order (one number: isotropic).
     empty_value
-        Returned when exactly one mask is empty: `EMPTY_HD95_MM` (373.13 mm, BraTS 2021) by
+        Returned when exactly one mask is empty: `EMPTY_HD95_MM` (374 mm, BraTS 2023) by
         default; pass ``float("nan")`` to leave such subjects out of a ``nanmean`` instead.
 
     Returns
@@ -263,7 +294,7 @@ def hausdorff95(
     >>> hausdorff95(a, b, spacing_mm=(1.0, 0.5))
     2.0
     >>> hausdorff95(a, np.zeros((3, 8)))
-    373.13
+    374.0
     """
     pred, truth = as_masks(pred, truth)
     as_spacing(spacing_mm, pred.ndim)  # refuse a bad spacing even for empty masks
@@ -382,3 +413,13 @@ class MetricTracker:
             raise ValueError("no subjects added yet.")
         names = next(iter(self.results.values()))
         return {name: float(statistic(self.values(name))) for name in names}
+
+
+def __getattr__(name: str):
+    # The lesion-wise scores live in their own module, which imports this one; re-export them
+    # lazily so that either module can be imported first.
+    if name in LESIONWISE_NAMES:
+        from . import lesionwise
+
+        return getattr(lesionwise, name)
+    raise AttributeError(f"module 'course_utils.metrics' has no attribute {name!r}")

@@ -72,14 +72,18 @@ def test_masks_of_different_shapes_are_refused():
 
 
 @pytest.mark.parametrize(
-    ("pred_empty", "truth_empty", "dice", "hd95", "sens"),
+    ("pred_empty", "truth_empty", "dice", "hd95", "sens", "spec"),
     [
-        (True, True, 1.0, 0.0, 1.0),
-        (False, True, 0.0, EMPTY_HD95_MM, 1.0),
-        (True, False, 0.0, EMPTY_HD95_MM, 0.0),
+        # BraTS 2023 (rachitsaluja/BraTS-2023-Metrics metrics.py) and CaPTk: both empty is a
+        # perfect answer; exactly one empty scores Dice 0, HD95 374 mm and sensitivity 0.
+        # Specificity is as usual: with an empty truth all 64 voxels are background and the
+        # 8 predicted ones are false positives, TN / (TN + FP) = 56 / 64.
+        (True, True, 1.0, 0.0, 1.0, 1.0),
+        (False, True, 0.0, EMPTY_HD95_MM, 0.0, 56 / 64),
+        (True, False, 0.0, EMPTY_HD95_MM, 0.0, 1.0),
     ],
 )
-def test_empty_masks_follow_the_brats_conventions(pred_empty, truth_empty, dice, hd95, sens):
+def test_empty_masks_follow_the_brats_conventions(pred_empty, truth_empty, dice, hd95, sens, spec):
     full = np.zeros((4, 4, 4), bool)
     full[1:3, 1:3, 1:3] = True
     pred = np.zeros_like(full) if pred_empty else full
@@ -87,18 +91,27 @@ def test_empty_masks_follow_the_brats_conventions(pred_empty, truth_empty, dice,
     assert dice_score(pred, truth) == dice
     assert hausdorff95(pred, truth, (1.0, 1.0, 2.5)) == hd95
     assert sensitivity(pred, truth) == sens
+    assert specificity(pred, truth) == pytest.approx(spec)
 
 
-def test_the_empty_hd95_is_the_diagonal_of_the_brats_volume():
-    assert EMPTY_HD95_MM == pytest.approx(np.sqrt(240**2 + 240**2 + 155**2), abs=0.005)
+def test_sensitivity_of_an_invented_region_is_zero_not_one():
+    # no tumour in the truth, one voxel predicted: TP / (TP + FN + tiny) = 0 / tiny = 0 in the
+    # BraTS 2023 code; the old course convention (1: "nothing was missed") hid the mistake
+    assert sensitivity(np.array([0, 1, 0]), np.zeros(3)) == 0.0
+
+
+def test_the_empty_hd95_is_the_brats_2023_penalty():
+    # 374: the diagonal of the 240 x 240 x 155 BraTS grid (373.13 mm at 1 mm), rounded up
+    assert EMPTY_HD95_MM == 374.0 == np.ceil(np.sqrt(240**2 + 240**2 + 155**2))
 
 
 def test_the_empty_hd95_can_be_nan():
     assert np.isnan(hausdorff95(np.ones(4), np.zeros(4), empty_value=float("nan")))
 
 
-def test_specificity_with_no_background_is_one():
-    assert specificity(np.ones(4), np.ones(4)) == 1.0
+def test_specificity_with_no_background_is_zero():
+    # TN / (TN + FP) = 0 / 0; BraTS 2023 (TN / (TN + FP + tiny)) and MedPy return 0
+    assert specificity(np.ones(4), np.ones(4)) == 0.0
 
 
 def test_hd95_of_identical_masks_is_zero():
@@ -165,6 +178,7 @@ def test_region_metrics_scores_each_region_with_its_own_conventions():
     assert scores["dice_TC"] == 0.0 and scores["hd95_TC"] == EMPTY_HD95_MM
     assert scores["sensitivity_TC"] == 0.0
     assert scores["dice_ET"] == 0.0 and scores["hd95_ET"] == EMPTY_HD95_MM
+    assert scores["sensitivity_ET"] == 0.0  # invented where the truth has none
     assert scores["specificity_ET"] == pytest.approx(63 / 64)
 
 
@@ -187,7 +201,7 @@ def test_tracker_averages_per_subject_results():
     tracker.add("a", {"dice_WT": 1.0, "hd95_WT": 0.0})
     tracker.add("b", {"dice_WT": 0.5, "hd95_WT": 4.0})
     tracker.add("c", {"dice_WT": 0.0, "hd95_WT": EMPTY_HD95_MM})
-    assert tracker.mean() == pytest.approx({"dice_WT": 0.5, "hd95_WT": (4.0 + 373.13) / 3})
+    assert tracker.mean() == pytest.approx({"dice_WT": 0.5, "hd95_WT": (4.0 + 374.0) / 3})
     assert tracker.std()["dice_WT"] == pytest.approx(np.sqrt(1 / 6))
     assert tracker.values("dice_WT").tolist() == [1.0, 0.5, 0.0]
     assert len(tracker) == 3 and tracker.subjects == ["a", "b", "c"]
@@ -202,3 +216,44 @@ def test_tracker_refuses_repeats_mismatched_metrics_and_empty_means():
         tracker.add("a", {"dice_WT": 1.0})
     with pytest.raises(ValueError, match="earlier subjects have"):
         tracker.add("b", {"dice_TC": 1.0})
+
+
+def random_pair(rng: np.random.Generator, shape=(20, 18, 12)) -> tuple[np.ndarray, np.ndarray]:
+    """A truth of 1-3 random boxes and a prediction that shifts, trims and adds to it."""
+    truth = np.zeros(shape, bool)
+    for _ in range(rng.integers(1, 4)):
+        start = rng.integers(0, np.array(shape) - 3)
+        size = rng.integers(2, 8, size=3)
+        truth[tuple(slice(a, a + n) for a, n in zip(start, size, strict=True))] = True
+    pred = np.roll(truth, tuple(rng.integers(-2, 3, size=3)), axis=(0, 1, 2))
+    pred &= rng.random(shape) > 0.1  # holes
+    pred |= rng.random(shape) > 0.995  # stray voxels
+    return pred, truth
+
+
+def test_metrics_agree_with_medpy_on_random_anisotropic_pairs():
+    # MedPy's binary metrics (dc, hd95, sensitivity, specificity), which the BraTS evaluations
+    # before 2023 built on, computed independently on the same masks.
+    from medpy.metric import binary as medpy
+
+    rng = np.random.default_rng(7)
+    for _ in range(25):
+        pred, truth = random_pair(rng)
+        spacing = tuple(rng.choice([0.5, 1.0, 2.0, 2.5, 3.0], size=3))
+        assert dice_score(pred, truth) == pytest.approx(medpy.dc(pred, truth), abs=1e-12)
+        assert hausdorff95(pred, truth, spacing) == pytest.approx(
+            medpy.hd95(pred, truth, voxelspacing=spacing), abs=1e-9
+        )
+        assert sensitivity(pred, truth) == pytest.approx(medpy.sensitivity(pred, truth))
+        assert specificity(pred, truth) == pytest.approx(medpy.specificity(pred, truth))
+
+
+def test_medpy_has_no_hd95_for_an_empty_mask_where_brats_puts_374_mm():
+    from medpy.metric import binary as medpy
+
+    empty, some = np.zeros((4, 4, 4), bool), np.zeros((4, 4, 4), bool)
+    some[1:3, 1:3, 1:3] = True
+    assert dice_score(some, empty) == medpy.dc(some, empty) == 0.0
+    with pytest.raises(RuntimeError, match="does not contain any binary object"):
+        medpy.hd95(some, empty)
+    assert hausdorff95(some, empty) == EMPTY_HD95_MM
