@@ -110,6 +110,7 @@ bench: data
 	$(BIN)/python benchmarks/dicom_series.py
 	$(BIN)/python benchmarks/registration.py
 	$(BIN)/python benchmarks/unet.py
+	$(BIN)/python benchmarks/contention.py
 
 clean:
 	rm -rf $(VENV) data/synthbrats .pytest_cache

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -38,7 +39,11 @@ SETTINGS = {
     "1-thread": {"OMP_NUM_THREADS": "1"},
     "2-spin": {"OMP_NUM_THREADS": "2", "GOMP_SPINCOUNT": "300000"},
 }
-BUSY_LOOP = "import time, sys\nend = time.monotonic() + float(sys.argv[1])\nwhile time.monotonic() < end: pass\n"
+BUSY_LOOP = (
+    "import time, sys\n"
+    "end = time.monotonic() + float(sys.argv[1])\n"
+    "while time.monotonic() < end: pass\n"
+)
 
 
 def workload_command(name: str, scratch: Path) -> list[str]:
@@ -61,7 +66,7 @@ def workload_command(name: str, scratch: Path) -> list[str]:
 
 
 def run_once(name: str, setting: str, busy: bool, limit: float) -> float:
-    """Wall seconds of one run of workload ``name`` under ``setting``, beside a busy loop or not."""
+    """Wall seconds of one run of ``name`` under ``setting``, beside a busy loop or not."""
     env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "GOMP_SPINCOUNT")}
     env.update(SETTINGS[setting])
     with tempfile.TemporaryDirectory() as scratch:
@@ -69,13 +74,19 @@ def run_once(name: str, setting: str, busy: bool, limit: float) -> float:
         spinner = None
         if busy:
             spinner = subprocess.Popen([sys.executable, "-c", BUSY_LOOP, str(limit)])
+        start = time.perf_counter()
+        # Its own session, so that a run cut at the limit takes its kernel and workers with it.
+        process = subprocess.Popen(
+            command, env=env, cwd=REPO, start_new_session=True,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
         try:
-            start = time.perf_counter()
-            subprocess.run(
-                command, env=env, check=True, timeout=limit, capture_output=True, cwd=REPO
-            )
+            if process.wait(timeout=limit) != 0:
+                raise SystemExit(f"{name} failed under {setting}: {' '.join(command)}")
             return time.perf_counter() - start
         except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
             return float("inf")
         finally:
             if spinner is not None:
@@ -91,7 +102,7 @@ def main() -> None:
     args = parser.parse_args()
     load = os.getloadavg()[0]
     print(f"{os.cpu_count()} CPUs, load average {load:.2f} at the start")
-    print(f"| workload | setting | quiet s | one core busy s | busy / quiet |")
+    print("| workload | setting | quiet s | one core busy s | busy / quiet |")
     print("| --- | --- | --- | --- | --- |")
     for name in args.workloads:
         for setting in args.settings:
