@@ -38,6 +38,8 @@ from typing import TYPE_CHECKING, Union
 
 import numpy as np
 
+from .brats import REGIONS  # the BraTS evaluation regions, in channel order
+
 if TYPE_CHECKING:
     import torch
 
@@ -54,8 +56,6 @@ __all__ = [
 ]
 
 Array = Union[np.ndarray, "torch.Tensor"]
-#: The BraTS evaluation regions, in channel order (the same as `datasets.REGIONS`).
-REGIONS = ("WT", "TC", "ET")
 #: HD95 when exactly one of prediction and truth is empty: the diagonal of the BraTS image
 #: (240 x 240 x 155 voxels of 1 mm), sqrt(240**2 + 240**2 + 155**2) = 373.13 mm, the largest
 #: distance possible in it. The BraTS 2021 evaluation used this value; a finite worst case keeps
