@@ -43,7 +43,8 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-MODALITIES = ("flair", "t1", "t1ce", "t2")
+from course_utils.brats import MODALITIES  # the tensor order, as the course's dataset stacks
+
 DEGREES, SCALE, SHIFT_VOXELS, SPACING_MM = 10.0, (0.9, 1.1), 4.0, 2.0
 
 

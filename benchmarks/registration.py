@@ -253,7 +253,7 @@ def main() -> None:
     start = time.perf_counter()
     bed = TestBed()
     print(f"test bed (1 mm template, T1 and T2-like) built in {time.perf_counter() - start:.1f} s")
-    warm = bed.moving("t1", bed.reg.affine_matrix(translation_mm=(2, 0, 0)), seed=99)
+    warm = bed.moving("t1", bed.reg.world_transform_matrix(translation_mm=(2, 0, 0)), seed=99)
     bed.reg.register(bed.fixed, warm, levels=(4,), iterations=2)
     bed.reg.register_simpleitk(bed.fixed, warm, levels=(4,), iterations=2)
 

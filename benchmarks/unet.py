@@ -45,16 +45,16 @@ REPOSITORY = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPOSITORY))
 
 from course_utils import paths, synth  # noqa: E402
+from course_utils.brats import REGIONS  # noqa: E402
 from course_utils.datasets import BraTSDataset  # noqa: E402
+from course_utils.geometry import voxel_sizes  # noqa: E402
 from course_utils.losses import DiceCELoss  # noqa: E402
-from course_utils.metrics import REGIONS  # noqa: E402
 from course_utils.training import (  # noqa: E402
     Context,
     PatchDataset,
     TrainConfig,
     epoch_order,
     predict_subject,
-    spacing_of,
     split_subjects,
     subject_metrics,
 )
@@ -165,7 +165,7 @@ def train_and_score(factory, data: Path, held_out: Path, steps: int, config: Tra
         probabilities = predict_subject(
             net, item["image"], patch_size=config.patch_size, overlap=config.overlap
         )
-        scores = subject_metrics(probabilities, item["label"], spacing_of(item["affine"]))
+        scores = subject_metrics(probabilities, item["label"], voxel_sizes(item["affine"]))
         for r in REGIONS:
             dice[r].append(scores[f"dice_{r}"])
     return {

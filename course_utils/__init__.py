@@ -4,6 +4,10 @@ Modules (one idea each; heavy libraries are imported inside the functions that n
 so ``import course_utils`` stays fast and headless):
 
 - ``errors``: ``CourseDataError`` and its subclasses, raised by every bad input
+- ``brats``: the BraTS vocabulary, defined once: modalities in tensor order, file names of
+  BraTS 2021 / 2023 / 2024, label codings (BraTS 2021, 2023 GLI, 2024 GLI, MSD Task01),
+  regions WT/TC/ET, names
+- ``geometry``: LPS <-> RAS, voxel sizes from the affine, voxel <-> world coordinates
 - ``paths``: where data and checkpoints live (``COURSE_DATA`` overrides)
 - ``files``: atomic writes and checksums
 - ``synth``: the SynthBraTS generator and the cached default cohort

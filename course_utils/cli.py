@@ -16,7 +16,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import paths
+from . import brats, paths
 from .errors import CourseDataError
 from .threads import configure_threads
 
@@ -142,7 +142,7 @@ def run_train(args: argparse.Namespace) -> int:
         return 0  # under torchrun, rank 0 reports
     best = metrics["validation"]
     if best and best.get("val_dice_mean") is not None:
-        scores = ", ".join(f"{r} {best[f'val_dice_{r}']:.3f}" for r in ("WT", "TC", "ET"))
+        scores = ", ".join(f"{r} {best[f'val_dice_{r}']:.3f}" for r in brats.REGIONS)
         print(f"best validation Dice (epoch {best['epoch']}): {scores}")
     print(f"wrote {args.out / 'model.pt'}")
     return 0

@@ -12,7 +12,7 @@ layout          what is on disk
 ``synthbrats``  the ``brats2021`` layout plus SynthBraTS's ``manifest.json``
 ==============  ===============================================================================
 
-The two label codings differ, and this is where they are reconciled:
+The two label codings differ (both are defined in `brats`), and this is where they are reconciled:
 
 ========================================  =========  ========  =================  =============
 meaning                                   BraTS      MSD       class              regions
@@ -55,7 +55,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from . import io
+from . import brats, io
 from .errors import (
     CorruptFileError,
     DatasetIntegrityError,
@@ -89,31 +89,23 @@ __all__ = [
 Array = np.ndarray | torch.Tensor
 Target = Literal["regions", "labels"]
 
-#: The four MRI contrasts, in the default channel order.
-MODALITIES = ("flair", "t1", "t1ce", "t2")
+#: The four MRI contrasts, in the default channel order (`brats.MODALITIES`).
+MODALITIES = brats.MODALITIES
 LAYOUTS = ("brats2021", "msd", "synthbrats")
 TARGETS = ("regions", "labels")
-#: Meaning of each class index of ``target="labels"``.
-CLASS_NAMES = ("background", "necrotic core", "oedema", "enhancing tumour")
-#: The BraTS evaluation regions, in channel order: whole tumour, tumour core, enhancing tumour.
-REGIONS = ("WT", "TC", "ET")
+#: Meaning of each class index of ``target="labels"`` (`brats.CLASS_NAMES`).
+CLASS_NAMES = brats.CLASS_NAMES
+#: The BraTS evaluation regions, in channel order (`brats.REGIONS`).
+REGIONS = brats.REGIONS
 #: BraTS 2021 label value -> class index.
-BRATS_TO_CLASS = {0: 0, 1: 1, 2: 2, 4: 3}
+BRATS_TO_CLASS = {label: c for c, label in enumerate(brats.CLASS_LABELS)}
 #: Region membership of each class: rows WT, TC, ET; columns classes 0..3.
-REGION_TABLE = np.array([[0, 1, 1, 1], [0, 1, 0, 1], [0, 0, 0, 1]], dtype=np.float32)
+REGION_TABLE = np.array(
+    [[label in brats.BRATS_2021.regions[r] for label in brats.CLASS_LABELS] for r in REGIONS],
+    dtype=np.float32,
+)
 #: MSD Task01 label value -> BraTS 2021 value (1 oedema -> 2, 2 non-enhancing -> 1, 3 -> 4).
-MSD_TO_BRATS = {0: 0, 1: 2, 2: 1, 3: 4}
-#: Names ``dataset.json`` may give each modality (lower case) -> the course's name.
-MODALITY_ALIASES = {
-    "flair": "flair",
-    "t1": "t1",
-    "t1w": "t1",
-    "t1ce": "t1ce",
-    "t1gd": "t1ce",
-    "t1c": "t1ce",
-    "t2": "t2",
-    "t2w": "t2",
-}
+MSD_TO_BRATS = brats.label_mapping(brats.MSD_TASK01, brats.BRATS_2021)
 #: Largest difference (mm, or direction cosine) allowed between an image's and its label's affine.
 AFFINE_TOLERANCE = 1e-3
 LAYOUT_HINTS = (
@@ -230,11 +222,12 @@ def brats_subjects(root: Path, modalities: Sequence[str]) -> list[Subject]:
     for folder in filter(is_brats_subject, subfolders(root)):
         found = {}
         for key in (*modalities, "seg"):
-            path = nifti_file(folder, f"{folder.name}_{key}")
+            stem = folder.name + brats.BRATS_2021_FILES.suffixes[key]
+            path = nifti_file(folder, stem)
             if path is None:
                 what = "label (segmentation)" if key == "seg" else f"'{key}' image"
                 raise IncompleteSubjectError(
-                    folder / f"{folder.name}_{key}.nii.gz",
+                    folder / f"{stem}.nii.gz",
                     f"subject {folder.name} has no {what} file (nor a .nii one).",
                     "Copy the subject folder again, or leave this modality out (modalities=...).",
                 )
@@ -259,7 +252,7 @@ def msd_channels(root: Path, modalities: Sequence[str]) -> tuple[int, ...]:
             path, f"is not readable JSON ({error}).", "Copy it again."
         ) from error
     listed = info.get("modality", {}) if isinstance(info, dict) else {}
-    index_of = {MODALITY_ALIASES.get(str(n).lower()): int(i) for i, n in listed.items()}
+    index_of = {brats.MODALITY_ALIASES.get(str(n).lower()): int(i) for i, n in listed.items()}
     missing = [m for m in modalities if m not in index_of]
     if missing:
         raise DatasetIntegrityError(
@@ -307,6 +300,7 @@ def find_subjects(
         A subject lacks a modality or its labels (the message names the subject and file).
     """
     root = Path(root)
+    modalities = check_modalities(modalities)
     layout = detect_layout(root)
     if layout == "msd":
         return layout, msd_subjects(root, modalities)
@@ -323,7 +317,7 @@ def lookup_table(mapping: dict[int, int]) -> np.ndarray:
 
 
 BRATS_LUT = lookup_table(BRATS_TO_CLASS)
-MSD_LUT = lookup_table({msd: BRATS_TO_CLASS[brats] for msd, brats in MSD_TO_BRATS.items()})
+MSD_LUT = lookup_table({msd: BRATS_TO_CLASS[label] for msd, label in MSD_TO_BRATS.items()})
 
 
 def remap(labels: np.ndarray, table: np.ndarray, coding: str) -> np.ndarray:
@@ -389,7 +383,7 @@ def msd_to_brats(labels: np.ndarray) -> np.ndarray:
     >>> msd_to_brats(np.array([0, 1, 2, 3]))
     array([0, 2, 1, 4], dtype=uint8)
     """
-    brats_values = np.array([0, 1, 2, 4], dtype=np.uint8)  # indexed by class
+    brats_values = np.array(brats.CLASS_LABELS, dtype=np.uint8)  # indexed by class
     return brats_values[remap(labels, MSD_LUT, "MSD")]
 
 

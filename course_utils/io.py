@@ -32,6 +32,7 @@ import numpy as np
 
 from . import dicom, files, series
 from .errors import CorruptFileError, UnsupportedFormatError
+from .geometry import LPS_TO_RAS, voxel_sizes  # LPS_TO_RAS stays importable from here
 
 __all__ = [
     "LPS_TO_RAS",
@@ -40,9 +41,6 @@ __all__ = [
     "save_nrrd",
     "write_dicom_series",
 ]
-
-#: Flips x and y: turns an LPS affine into a RAS one and back (it is its own inverse).
-LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
 
 NIBABEL_SUFFIXES = (
     ".nii",
@@ -57,14 +55,15 @@ NIBABEL_SUFFIXES = (
 )
 NRRD_SUFFIXES = (".nrrd", ".nhdr")
 DICOM_SUFFIXES = (".dcm", ".dicom", ".ima", "")
-# NRRD "space" values and the sign flips that take them to RAS.
+# NRRD "space" values and the sign flips that take them to RAS (LPS's is `LPS_TO_RAS`).
+LPS_SIGNS = tuple(float(sign) for sign in np.diag(LPS_TO_RAS)[:3])
 NRRD_SPACES = {
     "right-anterior-superior": (1, 1, 1),
     "left-anterior-superior": (-1, 1, 1),
-    "left-posterior-superior": (-1, -1, 1),
+    "left-posterior-superior": LPS_SIGNS,
     "RAS": (1, 1, 1),
     "LAS": (-1, 1, 1),
-    "LPS": (-1, -1, 1),
+    "LPS": LPS_SIGNS,
 }
 
 
@@ -270,7 +269,7 @@ def write_dicom_series(
         raise UnsupportedFormatError(None, f"a DICOM series needs a 3D image, not {data.shape}.")
     stored, slope, intercept = quantise_int16(data)
     affine_lps = LPS_TO_RAS @ image.affine
-    spacing = np.linalg.norm(affine_lps[:3, :3], axis=0)
+    spacing = voxel_sizes(affine_lps)
     row_dir, col_dir = affine_lps[:3, 0] / spacing[0], affine_lps[:3, 1] / spacing[1]
     study_uid, series_uid, frame_uid = (
         generate_uid(entropy_srcs=[str(seed), role]) for role in ("study", "series", "frame")

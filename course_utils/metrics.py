@@ -56,6 +56,8 @@ from typing import TYPE_CHECKING, Union
 
 import numpy as np
 
+from .brats import REGIONS  # the BraTS evaluation regions, in channel order
+
 if TYPE_CHECKING:
     import torch
 
@@ -75,8 +77,6 @@ __all__ = [
 ]
 
 Array = Union[np.ndarray, "torch.Tensor"]
-#: The BraTS evaluation regions, in channel order (the same as `datasets.REGIONS`).
-REGIONS = ("WT", "TC", "ET")
 #: HD95 when exactly one of prediction and truth is empty, in mm: 374, the value the BraTS 2023
 #: code puts in place of the infinite distance (``replace(np.inf, 374)`` in BraTS-2023-Metrics'
 #: ``metrics.py``), the diagonal of the BraTS grid (240 x 240 x 155 voxels of 1 mm,

@@ -16,6 +16,8 @@ from collections.abc import Mapping, Sequence
 import nibabel as nib
 import numpy as np
 
+from . import brats
+
 __all__ = [
     "LABEL_COLOURS",
     "LABEL_NAMES",
@@ -29,9 +31,18 @@ __all__ = [
     "label_colormap",
 ]
 
-#: BraTS label value -> colour (necrotic core red, oedema green, enhancing tumour yellow).
-LABEL_COLOURS = {1: "#e41a1c", 2: "#4daf4a", 4: "#ffd92f"}
-LABEL_NAMES = {1: "necrotic core (1)", 2: "oedema (2)", 4: "enhancing (4)"}
+#: Tumour sub-region -> colour: necrotic core red, oedema green, enhancing tumour yellow.
+SUBREGION_COLOURS = {"necrotic_core": "#e41a1c", "oedema": "#4daf4a", "enhancing": "#ffd92f"}
+#: BraTS 2021 label value -> colour, and -> legend text (names from `brats.BRATS_2021`).
+LABEL_COLOURS = {
+    value: SUBREGION_COLOURS[key]
+    for value, key in brats.BRATS_2021.subregions.items()
+    if key in SUBREGION_COLOURS
+}
+LABEL_NAMES = {
+    value: f"{brats.SUBREGION_SHORT_NAMES[brats.BRATS_2021.subregions[value]]} ({value})"
+    for value in LABEL_COLOURS
+}
 #: Array axis of a RAS+ volume -> the plane you see when you slice across it.
 AXIS_NAMES = {0: "sagittal", 1: "coronal", 2: "axial"}
 # For each slicing axis: (horizontal axis, vertical axis) of the displayed plane, and the
@@ -108,11 +119,12 @@ def window_limits(
 
 
 def label_colormap():
-    """A ``(ListedColormap, BoundaryNorm)`` pair colouring labels 1, 2, 4; label 0 transparent."""
+    """A ``(ListedColormap, BoundaryNorm)`` pair for `LABEL_COLOURS`; other values transparent."""
     from matplotlib.colors import BoundaryNorm, ListedColormap
 
-    colours = ["#00000000", LABEL_COLOURS[1], LABEL_COLOURS[2], "#00000000", LABEL_COLOURS[4]]
-    return ListedColormap(colours), BoundaryNorm(np.arange(-0.5, 5.0, 1.0), 5)
+    top = max(LABEL_COLOURS)
+    colours = [LABEL_COLOURS.get(value, "#00000000") for value in range(top + 1)]
+    return ListedColormap(colours), BoundaryNorm(np.arange(-0.5, top + 1.0, 1.0), top + 1)
 
 
 def oriented_slice(volume: np.ndarray, axis: int, index: int) -> np.ndarray:
@@ -184,10 +196,11 @@ def draw_plane(
     return artist
 
 
-def add_label_legend(figure, labels_present: Sequence[int] = (1, 2, 4)) -> None:
-    """A legend of the BraTS label colours along the bottom of ``figure``."""
+def add_label_legend(figure, labels_present: Sequence[int] | None = None) -> None:
+    """A legend of the BraTS label colours (default: all) along the bottom of ``figure``."""
     from matplotlib.patches import Patch
 
+    labels_present = tuple(LABEL_COLOURS) if labels_present is None else labels_present
     handles = [Patch(color=LABEL_COLOURS[v], label=LABEL_NAMES[v]) for v in labels_present]
     figure.legend(handles=handles, loc="outside lower center", ncols=len(handles), frameon=False)
 

@@ -40,6 +40,7 @@ import nibabel as nib
 import numpy as np
 
 from .errors import RegistrationInputError
+from .geometry import LPS_TO_RAS, voxel_sizes
 from .threads import torch_threads
 
 if TYPE_CHECKING:  # torch is imported inside the functions that need it
@@ -55,6 +56,7 @@ __all__ = [
     "register_simpleitk",
     "metric_values",
     "resample",
+    "world_transform_matrix",
     "affine_matrix",
     "random_affine",
     "centre_of_mass",
@@ -224,7 +226,7 @@ def mutual_information(
 # --- geometry ---------------------------------------------------------------------------------
 
 
-def affine_matrix(
+def world_transform_matrix(
     rotation_deg: Sequence[float] = (0.0, 0.0, 0.0),
     translation_mm: Sequence[float] = (0.0, 0.0, 0.0),
     scaling: Sequence[float] | float = 1.0,
@@ -234,10 +236,13 @@ def affine_matrix(
 
     ``x -> R @ S @ (x - c) + c + t`` with ``R`` the rotation by ``rotation_deg`` about the x,
     y and z axes (extrinsic, in that order), ``S = diag(scaling)`` and ``t = translation_mm``.
+    Convention: RAS+ world millimetres to world millimetres, applied to points (a registration's
+    ``matrix`` has this form). Its voxel-space counterpart for augmentation, which returns the
+    inverse (sampling) map in voxel indices, is `course_utils.transforms.voxel_sampling_matrix`.
 
     Examples
     --------
-    >>> affine_matrix(rotation_deg=(0, 0, 90)).round(6)[:3, :3]
+    >>> world_transform_matrix(rotation_deg=(0, 0, 90)).round(6)[:3, :3]
     array([[ 0., -1.,  0.],
            [ 1.,  0.,  0.],
            [ 0.,  0.,  1.]])
@@ -253,6 +258,10 @@ def affine_matrix(
     return matrix
 
 
+#: The name notebook 05 uses for `world_transform_matrix` (the same function).
+affine_matrix = world_transform_matrix
+
+
 def random_affine(
     rng: np.random.Generator | int,
     *,
@@ -261,14 +270,14 @@ def random_affine(
     max_scaling: float = 0.0,
     centre_mm: Sequence[float] = (0.0, 0.0, 0.0),
 ) -> np.ndarray:
-    """A random `affine_matrix`: each angle, shift and scale drawn uniformly within the limits.
+    """A random `world_transform_matrix`: angles, shifts and scales drawn uniformly in the limits.
 
     Rotations in ``[-max_rotation_deg, max_rotation_deg]`` about each axis, translations in
     ``[-max_translation_mm, max_translation_mm]`` along each, scalings in
     ``[1 - max_scaling, 1 + max_scaling]`` (``0`` gives a rigid transform), about ``centre_mm``.
     """
     rng = np.random.default_rng(rng)
-    return affine_matrix(
+    return world_transform_matrix(
         rotation_deg=rng.uniform(-max_rotation_deg, max_rotation_deg, 3),
         translation_mm=rng.uniform(-max_translation_mm, max_translation_mm, 3),
         scaling=rng.uniform(1 - max_scaling, 1 + max_scaling, 3),
@@ -779,7 +788,7 @@ def diffusion_energy(control: torch.Tensor, spacing_mm: np.ndarray) -> torch.Ten
 
 def control_grid(shape: Sequence[int], affine: np.ndarray, spacing_mm: float):
     """``(grid shape, control-point spacing per axis in mm)`` spanning the fixed grid."""
-    voxel_mm = np.linalg.norm(affine[:3, :3], axis=0)
+    voxel_mm = voxel_sizes(affine)
     extent = (np.asarray(shape) - 1) * voxel_mm
     size = np.maximum(np.ceil(extent / spacing_mm).astype(int) + 1, 2)
     return tuple(int(n) for n in size), extent / (size - 1)
@@ -1112,7 +1121,7 @@ def target_registration_error(matrix_est, matrix_true, points: np.ndarray) -> np
 
     Examples
     --------
-    >>> truth = affine_matrix(translation_mm=(3.0, 0.0, 0.0))
+    >>> truth = world_transform_matrix(translation_mm=(3.0, 0.0, 0.0))
     >>> target_registration_error(np.eye(4), truth, np.zeros((2, 3)))
     array([3., 3.])
     """
@@ -1354,9 +1363,6 @@ def draw_matches(
 
 # --- SimpleITK, the reference ----------------------------------------------------------------
 
-#: Flips x and y: RAS <-> LPS (its own inverse).
-RAS_TO_LPS = np.diag([-1.0, -1.0, 1.0, 1.0])
-
 
 def to_simpleitk(image: nib.Nifti1Image):
     """A ``SimpleITK.Image`` (float32) with the same voxels and physical placement (LPS)."""
@@ -1364,8 +1370,8 @@ def to_simpleitk(image: nib.Nifti1Image):
 
     values = normalise_intensity(image_values(check_image(image, "input")))
     result = sitk.GetImageFromArray(np.ascontiguousarray(values.transpose(2, 1, 0)))
-    lps = RAS_TO_LPS @ np.asarray(image.affine, float)
-    spacing = np.linalg.norm(lps[:3, :3], axis=0)
+    lps = LPS_TO_RAS @ np.asarray(image.affine, float)  # RAS -> LPS: the same flip
+    spacing = voxel_sizes(lps)
     result.SetSpacing(spacing.tolist())
     result.SetOrigin(lps[:3, 3].tolist())
     result.SetDirection((lps[:3, :3] / spacing).ravel().tolist())
@@ -1387,7 +1393,7 @@ def simpleitk_matrix(transform) -> np.ndarray:
     lps = np.eye(4)
     lps[:3, :3] = linear
     lps[:3, 3] = np.asarray(transform.GetTranslation(), float) + centre - linear @ centre
-    return RAS_TO_LPS @ lps @ RAS_TO_LPS
+    return LPS_TO_RAS @ lps @ LPS_TO_RAS
 
 
 def register_simpleitk(
@@ -1521,11 +1527,8 @@ def smooth_displacement(
     from . import synth
 
     rng = np.random.default_rng(seed)
-    voxel_mm = float(np.linalg.norm(image.affine[:3, 0]))
+    scale_vox = [scale_mm / float(size) for size in voxel_sizes(image.affine)]  # per axis
     return np.stack(
-        [
-            amplitude_mm * synth.smooth_noise(rng, image.shape[:3], scale_mm / voxel_mm)
-            for _ in range(3)
-        ],
+        [amplitude_mm * synth.smooth_noise(rng, image.shape[:3], scale_vox) for _ in range(3)],
         axis=-1,
     ).astype(np.float32)

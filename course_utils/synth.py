@@ -35,12 +35,13 @@ import nibabel as nib
 import numpy as np
 from scipy import ndimage
 
-from . import files, paths
+from . import brats, files, paths
 from .errors import DatasetIntegrityError, MissingTemplateError
+from .geometry import voxel_sizes
 
 __all__ = [
     "GENERATOR_VERSION",
-    "MODALITIES",
+    "GENERATION_ORDER",
     "LABELS",
     "make_subject",
     "make_cohort",
@@ -52,14 +53,13 @@ __all__ = [
 
 #: Bumped whenever a change to the generator changes its output bytes.
 GENERATOR_VERSION = "1.0"
-MODALITIES = ("t1", "t1ce", "t2", "flair")
-#: BraTS 2021 label values and their meaning.
-LABELS = {
-    0: "background",
-    1: "necrotic tumour core",
-    2: "peritumoural oedema",
-    4: "enhancing tumour",
-}
+#: The order in which the generator renders the contrasts and lists a subject's files. It is
+#: not the tensor order (`brats.MODALITIES`): each contrast draws from the subject's random
+#: generator in turn, so this order is part of what version 1.0 means; changing it would change
+#: every image's bytes. Index tensors with `brats.MODALITIES`, never with this.
+GENERATION_ORDER = (brats.T1, brats.T1CE, brats.T2, brats.FLAIR)
+#: BraTS 2021 label values and their meaning (`brats.BRATS_2021.names`).
+LABELS = brats.BRATS_2021.names
 MANIFEST_NAME = "manifest.json"
 DEFAULT_SUBJECTS = 24
 DEFAULT_SEED = 0
@@ -71,7 +71,7 @@ TEMPLATE_FILES = {
 }
 
 # Mean intensity of each tissue in each contrast, relative to white matter on T1.
-# Columns follow MODALITIES: t1, t1ce, t2, flair.
+# Columns follow GENERATION_ORDER: t1, t1ce, t2, flair.
 TISSUE_INTENSITY = {
     "csf": (0.30, 0.30, 1.00, 0.12),
     "gm": (0.62, 0.64, 0.68, 0.72),
@@ -103,7 +103,11 @@ class Template:
 
     @property
     def spacing_mm(self) -> float:
-        return float(np.linalg.norm(self.affine[:3, 0]))
+        """The voxel size in mm (`load_template` builds an isotropic grid: all three agree)."""
+        sizes = voxel_sizes(self.affine)
+        if not np.allclose(sizes, sizes[0]):
+            raise ValueError(f"the template grid should be isotropic; its voxels are {sizes} mm.")
+        return float(sizes[0])
 
 
 def template_folder() -> Path:
@@ -172,17 +176,23 @@ def load_template(spacing_mm: float = 2.0) -> Template:
     )
 
 
-def smooth_noise(rng: np.random.Generator, shape: Sequence[int], scale_vox: float) -> np.ndarray:
+def smooth_noise(
+    rng: np.random.Generator, shape: Sequence[int], scale_vox: float | Sequence[float]
+) -> np.ndarray:
     """A smooth random field, unit standard deviation, correlated over ~``scale_vox`` voxels.
 
     Gaussian-smoothed white noise on a coarse grid (one value per ``scale_vox`` voxels),
     interpolated linearly up to ``shape`` axis by axis: a few passes over the output instead
-    of a wide 3D filter. Returns float32 of ``shape``.
+    of a wide 3D filter. ``scale_vox`` is one scale for every axis or one per axis (the same
+    length in mm on an anisotropic grid is a different number of voxels along each axis).
+    Returns float32 of ``shape``.
     """
-    coarse_shape = [int(np.ceil(n / scale_vox)) + 2 for n in shape]
+    scales = np.broadcast_to(np.asarray(scale_vox, dtype=np.float64), (len(shape),))
+    scales = [float(s) for s in scales]  # Python floats keep the arithmetic below in float32
+    coarse_shape = [int(np.ceil(n / s)) + 2 for n, s in zip(shape, scales, strict=True)]
     field = ndimage.gaussian_filter(rng.standard_normal(coarse_shape, dtype=np.float32), 0.6)
     for axis, n in enumerate(shape):
-        position = np.arange(n, dtype=np.float32) / scale_vox
+        position = np.arange(n, dtype=np.float32) / scales[axis]
         lower = np.floor(position).astype(int)
         weight = (position - lower).reshape([-1 if a == axis else 1 for a in range(3)])
         below = np.take(field, lower, axis=axis)
@@ -402,7 +412,7 @@ def render_contrasts(
     model_t1 = sum(at[name] * TISSUE_INTENSITY[name][0] for name in ("csf", "gm", "wm"))
     detail = (at["t1"] - model_t1) * (1.0 - at["core"])
     images = {}
-    for index, modality in enumerate(MODALITIES):
+    for index, modality in enumerate(GENERATION_ORDER):
         jitter = rng.uniform(0.95, 1.05, len(TISSUE_INTENSITY))
         level = {
             name: float(values[index] * j)
@@ -498,7 +508,8 @@ def subject_id(seed: int, index: int) -> str:
 def subject_files(folder: str | os.PathLike[str]) -> dict[str, Path]:
     """Paths of one BraTS-layout subject: ``{"t1": <folder>/<ID>_t1.nii.gz, ..., "seg": ...}``."""
     folder = Path(folder)
-    return {key: folder / f"{folder.name}_{key}.nii.gz" for key in (*MODALITIES, "seg")}
+    naming = brats.BRATS_2021_FILES
+    return {key: folder / naming.file_name(folder.name, key) for key in (*GENERATION_ORDER, "seg")}
 
 
 def make_cohort(

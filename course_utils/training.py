@@ -37,11 +37,13 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from . import files
+from . import brats, files
+from .brats import REGIONS
 from .datasets import BraTSDataset, SeededDataset, lookup_regions, regions_to_classes
 from .errors import CourseDataError
+from .geometry import voxel_sizes
 from .losses import DiceCELoss
-from .metrics import REGIONS, region_metrics
+from .metrics import region_metrics
 from .patches import sample_patches, sliding_window_inference
 from .transforms import default_augmentation, sample_generator
 from .unet import UNet
@@ -63,8 +65,9 @@ __all__ = [
 
 #: What ``model.pt`` and ``last.pt`` say they are; `load_model` refuses anything else.
 CHECKPOINT_FORMAT = "course_utils.unet/2"  # /2: the UNet with a Head (image path)
-#: BraTS label of each class 0..3 (background, necrotic core, oedema, enhancing tumour).
-BRATS_LABELS = np.array([0, 1, 2, 4], dtype=np.uint8)
+#: BraTS label of each class 0..3 (`brats.CLASS_LABELS`), as an array to index with classes.
+BRATS_LABELS = np.array(brats.CLASS_LABELS, dtype=np.uint8)
+BRATS_LABELS.setflags(write=False)
 
 
 class RunFolderError(CourseDataError):
@@ -368,9 +371,8 @@ def summarise(per_subject: list[dict]) -> dict:
     }
 
 
-def spacing_of(affine: np.ndarray) -> tuple[float, ...]:
-    """Voxel size in mm along each array axis: the lengths of the affine's first three columns."""
-    return tuple(float(s) for s in np.linalg.norm(np.asarray(affine)[:3, :3], axis=0))
+#: Voxel size in mm along each array axis (`geometry.voxel_sizes`; the name notebook 07 uses).
+spacing_of = voxel_sizes
 
 
 def save_prediction(probabilities: torch.Tensor, affine: np.ndarray, path: Path) -> Path:
@@ -432,7 +434,7 @@ def evaluate(
         probabilities = predict_subject(
             model, item["image"], patch_size=train_config["patch_size"], overlap=overlap
         )
-        scores = subject_metrics(probabilities, item["label"], spacing_of(item["affine"]))
+        scores = subject_metrics(probabilities, item["label"], voxel_sizes(item["affine"]))
         per_subject.append({"id": item["id"], **{k: float(v) for k, v in scores.items()}})
         if predictions is not None:
             save_prediction(
@@ -488,7 +490,7 @@ def validate(
         probabilities = predict_subject(
             model, item["image"], patch_size=config.patch_size, overlap=config.overlap
         )
-        scores = subject_metrics(probabilities, item["label"], spacing_of(item["affine"]))
+        scores = subject_metrics(probabilities, item["label"], voxel_sizes(item["affine"]))
         for r in REGIONS:
             dice[r].append(scores[f"dice_{r}"])
     return {f"val_dice_{r}": float(np.mean(v)) for r, v in dice.items()}

@@ -37,7 +37,7 @@ import torch.nn.functional as F
 __all__ = [
     "sample_generator",
     "rotation_matrix",
-    "affine_matrix",
+    "voxel_sampling_matrix",
     "warp",
     "RandomTransform",
     "RandomFlip",
@@ -141,7 +141,7 @@ def rotation_matrix(angles_deg: Sequence[float]) -> np.ndarray:
     return matrix
 
 
-def affine_matrix(
+def voxel_sampling_matrix(
     shape: Sequence[int],
     angles_deg: Sequence[float],
     scales: Sequence[float],
@@ -152,7 +152,8 @@ def affine_matrix(
     The content is rotated by ``angles_deg`` (see `rotation_matrix`), magnified by ``scales``
     (> 1 enlarges it) about the centre of the grid, then moved by ``shifts`` voxels. The matrix
     returned is the inverse map that resampling needs: output voxel ``v`` takes its value from
-    input position ``M @ [*v, 1]``.
+    input position ``M @ [*v, 1]``. Convention: voxel indices to voxel indices, pulling (unlike
+    `course_utils.registration.world_transform_matrix`, which maps world mm points forwards).
 
     Parameters
     ----------
@@ -169,7 +170,7 @@ def affine_matrix(
 
     Examples
     --------
-    >>> affine_matrix((5, 5), [0], [1, 1], [1, -2])
+    >>> voxel_sampling_matrix((5, 5), [0], [1, 1], [1, -2])
     array([[ 1.,  0., -1.],
            [ 0.,  1.,  2.],
            [ 0.,  0.,  1.]])
@@ -207,7 +208,7 @@ def warp(item: dict, matrix: np.ndarray) -> dict:
 
     The image is interpolated (trilinear in 3D, bilinear in 2D), the label by nearest
     neighbour, both on one grid, so they stay aligned; voxels that sample outside the volume
-    become 0 (background). See `affine_matrix` for ``matrix``.
+    become 0 (background). See `voxel_sampling_matrix` for ``matrix``.
     """
     n = check_item(item)
     image = item["image"]
@@ -283,7 +284,7 @@ class RandomFlip(RandomTransform):
 
 
 class RandomAffine(RandomTransform):
-    """Rotate, scale and shift image and label together (`affine_matrix`, then `warp`).
+    """Rotate, scale and shift image and label together (`voxel_sampling_matrix`, then `warp`).
 
     Parameters
     ----------
@@ -322,7 +323,7 @@ class RandomAffine(RandomTransform):
         angles = uniform(-self.degrees, self.degrees, 3 if n == 3 else 1, generator)
         factor = uniform(*self.scale, 1, generator)
         shifts = uniform(-self.translation, self.translation, n, generator)
-        return warp(item, affine_matrix(shape, angles, np.repeat(factor, n), shifts))
+        return warp(item, voxel_sampling_matrix(shape, angles, np.repeat(factor, n), shifts))
 
 
 class RandomIntensityScaleShift(RandomTransform):

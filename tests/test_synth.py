@@ -14,7 +14,7 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-from course_utils import files, synth
+from course_utils import brats, files, synth
 from course_utils.errors import MissingTemplateError
 
 
@@ -30,7 +30,7 @@ def test_labels_are_exactly_the_brats_values(simulated_subject):
 def test_everything_outside_the_brain_is_zero(simulated_subject):
     arrays, truth = simulated_subject
     outside = truth["brain"] <= 0.5
-    for key in (*synth.MODALITIES, "seg"):
+    for key in (*brats.MODALITIES, "seg"):
         assert not np.any(arrays[key][outside]), key
     inside = ~outside
     assert np.mean(arrays["t1"][inside] > 0) > 0.99
@@ -44,7 +44,7 @@ def test_contrasts_have_the_relative_intensities_a_radiologist_expects(index):
     gm = (truth["gm"] > 0.9) & healthy
     csf = (truth["csf"] > 0.9) & healthy
     necrosis, enhancing, oedema = (arrays["seg"] == label for label in (1, 4, 2))
-    mean = {m: (lambda mask, m=m: region_mean(arrays[m], mask)) for m in synth.MODALITIES}
+    mean = {m: (lambda mask, m=m: region_mean(arrays[m], mask)) for m in brats.MODALITIES}
     assert mean["t1"](wm) > mean["t1"](gm) > mean["t1"](csf)
     assert mean["t1"](necrosis) < mean["t1"](gm)
     assert mean["t1ce"](enhancing) > 1.3 * mean["t1ce"](wm)
@@ -58,7 +58,7 @@ def test_the_same_seed_gives_the_same_bytes_and_another_seed_does_not():
     first = synth.make_subject((3, 1))
     again = synth.make_subject((3, 1))
     other = synth.make_subject((3, 2))
-    for key in (*synth.MODALITIES, "seg"):
+    for key in (*brats.MODALITIES, "seg"):
         assert synth.nifti_gz_bytes(first[key]) == synth.nifti_gz_bytes(again[key]), key
         assert synth.nifti_gz_bytes(first[key]) != synth.nifti_gz_bytes(other[key]), key
 
@@ -97,7 +97,7 @@ def test_make_cohort_writes_the_brats_2021_layout(tmp_path):
     assert [f.name for f in folders] == ["SynthBraTS_s5_0000", "SynthBraTS_s5_0001"]
     for folder in folders:
         names = sorted(p.name for p in folder.iterdir())
-        assert names == sorted(f"{folder.name}_{k}.nii.gz" for k in (*synth.MODALITIES, "seg"))
+        assert names == sorted(f"{folder.name}_{k}.nii.gz" for k in (*brats.MODALITIES, "seg"))
         image = nib.load(folder / f"{folder.name}_t1ce.nii.gz")
         assert image.shape == (98, 116, 94)
     assert synth.list_subjects(tmp_path) == folders
@@ -181,3 +181,17 @@ def test_a_missing_template_names_the_package_to_install(monkeypatch):
     monkeypatch.setattr(synth.importlib.util, "find_spec", lambda name: None)
     with pytest.raises(MissingTemplateError, match="nilearn.*Fix: Install"):
         synth.template_folder()
+
+
+def test_smooth_noise_with_one_scale_per_axis_matches_the_single_scale_bit_for_bit():
+    shape = (20, 24, 18)
+    single = synth.smooth_noise(np.random.default_rng(5), shape, 4.0)
+    per_axis = synth.smooth_noise(np.random.default_rng(5), shape, (4.0, 4.0, 4.0))
+    assert single.dtype == per_axis.dtype == np.float32
+    assert single.tobytes() == per_axis.tobytes()
+
+
+def test_generation_order_is_the_modalities_in_the_order_version_1_0_renders_them():
+    # Not the tensor order: the generator's random draws follow this order (see synth).
+    assert synth.GENERATION_ORDER == ("t1", "t1ce", "t2", "flair")
+    assert list(synth.subject_files("x/S")) == ["t1", "t1ce", "t2", "flair", "seg"]

@@ -14,9 +14,9 @@ from course_utils.transforms import (
     RandomGamma,
     RandomGaussianNoise,
     RandomIntensityScaleShift,
-    affine_matrix,
     default_augmentation,
     sample_generator,
+    voxel_sampling_matrix,
     warp,
 )
 
@@ -204,9 +204,9 @@ def test_random_affine_labels_keep_their_value_set_and_dtype(regions):
         assert set(torch.unique(label).tolist()) <= allowed
 
 
-def test_the_image_ramp_shows_the_positions_that_affine_matrix_promises():
+def test_the_image_ramp_shows_the_positions_that_voxel_sampling_matrix_promises():
     shape = (9, 12, 16)
-    matrix = affine_matrix(shape, [30.0, -12.0, 8.0], [1.2, 1.2, 1.2], [1.5, -2.0, 0.5])
+    matrix = voxel_sampling_matrix(shape, [30.0, -12.0, 8.0], [1.2, 1.2, 1.2], [1.5, -2.0, 0.5])
     warped = warp(ramp_item(shape), matrix)
     voxels = np.indices(shape).reshape(3, -1)
     expected = (matrix[:3, :3] @ voxels + matrix[:3, 3:]).reshape(3, *shape)
@@ -221,7 +221,7 @@ def test_a_90_degree_rotation_about_each_axis_is_torch_rot90(axis):
     item = brain_item(shape=(7, 7, 7), channels=1, seed=axis)
     angles = [0.0, 0.0, 0.0]
     angles[axis] = 90.0
-    rotated = warp(item, affine_matrix((7, 7, 7), angles, [1, 1, 1], [0, 0, 0]))
+    rotated = warp(item, voxel_sampling_matrix((7, 7, 7), angles, [1, 1, 1], [0, 0, 0]))
     dims = [a for a in range(3) if a != axis]
     expected_image = torch.rot90(item["image"], 1, [1 + d for d in dims])
     torch.testing.assert_close(rotated["image"], expected_image, atol=1e-4, rtol=0)
@@ -230,7 +230,7 @@ def test_a_90_degree_rotation_about_each_axis_is_torch_rot90(axis):
 
 def test_a_shift_moves_the_content_by_that_many_voxels():
     item = brain_item(shape=(6, 7, 8), channels=1)
-    moved = warp(item, affine_matrix((6, 7, 8), [0, 0, 0], [1, 1, 1], [2, -1, 0]))
+    moved = warp(item, voxel_sampling_matrix((6, 7, 8), [0, 0, 0], [1, 1, 1], [2, -1, 0]))
     torch.testing.assert_close(
         moved["image"][:, 2:, :-1, :], item["image"][:, :-2, 1:, :], atol=1e-5, rtol=0
     )
@@ -240,7 +240,7 @@ def test_a_shift_moves_the_content_by_that_many_voxels():
 
 def test_a_scale_above_one_magnifies_about_the_centre():
     shape = (9, 9, 9)
-    warped = warp(ramp_item(shape), affine_matrix(shape, [0, 0, 0], [2, 2, 2], [0, 0, 0]))
+    warped = warp(ramp_item(shape), voxel_sampling_matrix(shape, [0, 0, 0], [2, 2, 2], [0, 0, 0]))
     corner_sample = warped["image"][:3, 0, 0, 0] - 10.0  # the centre is voxel 4
     torch.testing.assert_close(corner_sample, torch.full((3,), 2.0), atol=1e-4, rtol=0)
 
