@@ -410,10 +410,14 @@ def rescale_of(ds, pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
     Enhanced multi-frame objects carry one rescale per frame in their Pixel Value
     Transformation functional groups (`multiframe.frame_rescale`); other files one
-    RescaleSlope/RescaleIntercept (1 and 0 when absent).
+    RescaleSlope/RescaleIntercept (1 and 0 when absent). Colour pixels are never rescaled:
+    the Modality LUT is defined for greyscale only (a colour CT may still carry -1024).
     """
     from . import multiframe
 
+    if int(raw_value(ds, "SamplesPerPixel", 1) or 1) > 1:
+        # colour: the Modality LUT (rescale) applies to greyscale only (PS3.3 C.11.1)
+        return np.array([1.0]), np.array([0.0])
     if multiframe.has_functional_groups(ds):
         slopes, intercepts = multiframe.frame_rescale(ds)
         frames = multiframe.number_of_frames(ds)
@@ -547,20 +551,39 @@ def read_file_volume(
     from . import mosaic, multiframe
 
     ds = read_dataset(Path(path))
-    if multiframe.has_functional_groups(ds) and "PixelData" in ds:
-        return multiframe.read_multiframe(ds, path, frames)
-    if frames is not None:
+    if "PixelData" not in ds:
+        kind = getattr(ds.get("SOPClassUID"), "name", "unknown SOP class")
+        raise CorruptFileError(
+            path,
+            f"has no pixel data ({kind}): it is not an image.",
+            "Load an image file (CT, MR, PET slices or an enhanced multi-frame image).",
+        )
+    if frames is not None and not multiframe.has_functional_groups(ds):
         raise ValueError(f"{path}: frames= applies to enhanced multi-frame files only.")
-    if mosaic.is_mosaic(ds) and "PixelData" in ds:
-        return mosaic.read_mosaic(ds, path)
-    affine = frame_affine(ds, int(ds.get("NumberOfFrames", 1) or 1), path)
+    try:
+        if multiframe.has_functional_groups(ds):
+            return multiframe.read_multiframe(ds, path, frames)
+        if mosaic.is_mosaic(ds):
+            return mosaic.read_mosaic(ds, path)
+        frame_count = int(ds.get("NumberOfFrames", 1) or 1)
+        affine = frame_affine(ds, frame_count, path)
+    except (TypeError, IndexError, KeyError) as error:
+        raise CorruptFileError(
+            path, f"a header value is malformed ({type(error).__name__}: {error}).", FIX_HEADER
+        ) from error
+    except ValueError as error:
+        raise CorruptFileError(
+            path, f"a header value is malformed ({error}).", FIX_HEADER
+        ) from error
     pixels = pixel_values(ds, path)
-    frame_count = int(ds.get("NumberOfFrames", 1) or 1)
     if frame_count == 1:
         pixels = pixels[np.newaxis]
     voxels = np.moveaxis(pixels, 0, 2)  # (rows, columns, frames, ...)
     voxels = np.swapaxes(voxels, 0, 1)  # (columns, rows, frames, ...)
     return DicomVolume(voxels, affine, (str(path),))
+
+
+FIX_HEADER = "Correct the element with pydicom, or ask for a clean export of the file."
 
 
 def frame_affine(ds, frames: int, path=None) -> np.ndarray:

@@ -58,7 +58,8 @@ def dcm2niix(tmp_path_factory):
     Runs the ``dcm2niix`` binary from its PyPI wheel once per input, uncompressed, without
     BIDS sidecars, with ``-p n`` (Philips files scaled by RescaleSlope/Intercept, as DICOM
     defines, not by Philips' private "precise" values). A file is copied alone into a
-    folder first, because dcm2niix converts folders. Returns ``[]`` when it writes nothing.
+    folder first, because dcm2niix converts folders. Returns ``[]`` when it writes nothing;
+    the shortest name first (the image itself, before ``..._ROI1`` overlays or ``_Eq_``).
     """
     import shutil
     import subprocess
@@ -105,7 +106,8 @@ def dcm2niix(tmp_path_factory):
                 check=False,
                 timeout=120,
             )
-            cache[str(path)] = [nib.load(p) for p in sorted(out.glob("*.nii"))]
+            written = sorted(out.glob("*.nii"), key=lambda p: (len(p.name), p.name))
+            cache[str(path)] = [nib.load(p) for p in written]  # the image before its ROIs
         return cache[str(path)]
 
     return convert
