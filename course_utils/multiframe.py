@@ -233,17 +233,31 @@ def refuse_several_volumes(path, groups: dict, what: str) -> None:
     )
 
 
-def split_volumes(frames: list[Frame], path) -> list[Frame]:
-    """The frames, after refusing a file that holds more than one volume."""
+def grouped(frames: list[Frame], key) -> dict[tuple, list[Frame]]:
+    """``frames`` grouped by ``key(frame)``, in order of first appearance."""
     groups: dict[tuple, list[Frame]] = {}
     for frame in frames:
-        groups.setdefault(frame.volume, []).append(frame)
-    if len(groups) > 1:
-        labels = sorted({label for key in groups for label, _ in key})
-        refuse_several_volumes(path, groups, "they differ in " + ", ".join(labels))
-    by_position: dict[tuple, list[Frame]] = {}
-    for frame in frames:
-        by_position.setdefault(tuple(np.round(frame.position, 3)), []).append(frame)
+        groups.setdefault(key(frame), []).append(frame)
+    return groups
+
+
+def split_volumes(frames: list[Frame], path) -> list[Frame]:
+    """The frames, after refusing a file that holds more than one volume.
+
+    Several StackIDs are several volumes. A non-spatial dimension index (echo, time point,
+    segment...) that takes several values is too, unless each value has a single frame (a
+    per-frame counter labels frames, it does not split them). Frames sharing a position
+    without such an index are a 4th dimension, listed by repeat. Frames at different
+    orientations are refused last.
+    """
+    stacks = grouped(frames, lambda f: tuple(kv for kv in f.volume if kv[0] == "StackID"))
+    if len(stacks) > 1:
+        refuse_several_volumes(path, stacks, "several stacks")
+    dimensions = grouped(frames, lambda f: tuple(kv for kv in f.volume if kv[0] != "StackID"))
+    if len(dimensions) > 1 and any(len(members) > 1 for members in dimensions.values()):
+        labels = sorted({label for key in dimensions for label, _ in key})
+        refuse_several_volumes(path, dimensions, "they differ in " + ", ".join(labels))
+    by_position = grouped(frames, lambda f: tuple(np.round(f.position, 3)))
     if max(len(members) for members in by_position.values()) > 1:
         repeats: dict[tuple, list[Frame]] = {}
         for members in by_position.values():
@@ -252,13 +266,11 @@ def split_volumes(frames: list[Frame], path) -> list[Frame]:
         refuse_several_volumes(
             path, repeats, "frames share positions: a 4th dimension such as echoes or time"
         )
-    orientations = {tuple(np.round(f.orientation, 4)) for f in frames}
+    orientations = grouped(
+        frames, lambda f: (("orientation", str(list(np.round(f.orientation, 3)))),)
+    )
     if len(orientations) > 1:
-        groups = {}
-        for frame in frames:
-            key = (("orientation", str(list(np.round(frame.orientation, 3)))),)
-            groups.setdefault(key, []).append(frame)
-        refuse_several_volumes(path, groups, "frames at different orientations")
+        refuse_several_volumes(path, orientations, "frames at different orientations")
     return frames
 
 

@@ -198,3 +198,30 @@ def test_the_course_enhanced_writer_agrees_with_dcm2niix(tmp_path, oblique_image
     assert ours.shape == theirs.shape
     assert np.abs(corners_mm(ours) - corners_mm(theirs)).max() <= 0.05
     np.testing.assert_allclose(ours.get_fdata(), theirs.get_fdata())
+
+
+def test_a_per_frame_counter_in_the_dimension_index_does_not_split_the_volume(tmp_path):
+    # one value of a non-spatial index per frame labels frames (an acquisition counter),
+    # it does not make each frame a volume of its own
+    ds = pydicom.dcmread(get_testdata_file("liver.dcm"))
+    for k, frame in enumerate(ds.PerFrameFunctionalGroupsSequence):
+        frame.FrameContentSequence[0].DimensionIndexValues = [k + 1, 1]
+    ds.save_as(tmp_path / "counter.dcm")
+    assert io.load_volume(tmp_path / "counter.dcm").shape == (512, 512, 3)
+
+
+def test_frames_at_two_orientations_are_refused(tmp_path):
+    path = stacked_ct(tmp_path, [0.0, 3.0])
+    ds = pydicom.dcmread(path)
+    ds.PerFrameFunctionalGroupsSequence[1].PlaneOrientationSequence = [pydicom.Dataset()]
+    ds.PerFrameFunctionalGroupsSequence[1].PlaneOrientationSequence[0].ImageOrientationPatient = [
+        0,
+        1,
+        0,
+        0,
+        0,
+        -1,
+    ]
+    ds.save_as(path)
+    with pytest.raises(SeriesError, match="different orientations"):
+        io.load_volume(path)
