@@ -12,7 +12,8 @@ action  what is done
 X       removed
 Z       emptied (a sequence keeps zero items)
 D       replaced by a dummy of the element's own VR: a fake name (dicognito) for PN, a
-        seeded token for text, 0 for numbers; a sequence is kept and cleaned inside
+        seeded token for text, 0 for numbers; a sequence is kept and cleaned inside, its
+        free text (even attributes the table does not list) replaced too
 U       UIDs replaced, through one ``uid_map`` so a batch stays consistent (a derived SEG
         still references its de-identified source); standard UIDs (``1.2.840.10008.``) kept
 C       (Modified Dates option) dates and date-times shifted back by one seeded offset
@@ -88,6 +89,7 @@ TABLE_FILE = "annex_e_table.csv"
 #: How a compound basic-profile action resolves (see the module docstring).
 COMPOUND = {"X/Z": "Z", "X/D": "D", "Z/D": "D", "X/Z/D": "D", "X/Z/U*": "U"}
 DATE_VRS = {"DA", "DT", "TM"}
+FREE_TEXT_VRS = {"AE", "LO", "LT", "PN", "SH", "ST", "UC", "UT"}
 # Application entity titles of the file meta group (PS3.10): they can name the sending site.
 FILE_META_REMOVED = {0x00020016, 0x00020017, 0x00020018, 0x00020100, 0x00020102}
 
@@ -375,7 +377,13 @@ class _Cleaner:
         span = (730 - 62) * 86400
         self.shift = -datetime.timedelta(days=62, seconds=digest % span)
 
-    def clean(self, dataset) -> None:
+    def clean(self, dataset, scrub: bool = False) -> None:
+        """Apply the table to ``dataset`` and every item of its sequences.
+
+        ``scrub`` (inside a sequence whose action is D, such as Content Sequence or Graphic
+        Annotation Sequence) also gives free-text attributes the table does not list a dummy
+        value: "replace with dummy values" covers everything the sequence holds.
+        """
         dates = {
             element.keyword: element.value for element in dataset if element.VR in ("DA", "TM")
         }
@@ -384,7 +392,9 @@ class _Cleaner:
             if rule is None or rule.keyword in self.keep:
                 if element.VR == "SQ":
                     for item in element.value:
-                        self.clean(item)
+                        self.clean(item, scrub)
+                elif scrub and rule is None and element.VR in FREE_TEXT_VRS:
+                    self.dummy(dataset, element)
                 continue
             action = rule.action
             if action == "C" and element.VR not in DATE_VRS:
@@ -398,7 +408,7 @@ class _Cleaner:
             _empty(element)
         elif element.VR == "SQ":  # D or U on a sequence: keep it, clean what it holds
             for item in element.value:
-                self.clean(item)
+                self.clean(item, scrub=action == "D")
         elif action == "U" and element.VR == "UI":
             self.uids(dataset, element)
         elif action == "C" or element.VR in DATE_VRS:
@@ -550,7 +560,7 @@ def _detached_copy(ds: Dataset) -> Dataset:
     if getattr(out, "preamble", None):
         out.preamble = bytes(128)  # free bytes (a TIFF header, text) that save_as writes back
     if not hasattr(out, "file_meta"):
-        out.file_meta = FileMetaDataset()  # dicognito walks it
+        out.file_meta = FileMetaDataset()  # its UIDs are cleaned too
     return out
 
 
@@ -649,7 +659,7 @@ def _name_of(ds: Dataset) -> str:
 
 
 def _seed_text(seed: int | str | None) -> str:
-    """dicognito's seed string; ``None`` gives a fresh random one."""
+    """The seed as text (for dicognito and the date shift); ``None`` gives a fresh random one."""
     return secrets.token_hex(16) if seed is None else str(seed)
 
 

@@ -815,3 +815,15 @@ def test_corpus_outputs_read_back_with_pixels_and_geometry_byte_identical(deid_c
         out.file_meta.TransferSyntaxUID == original.file_meta.TransferSyntaxUID
     )  # same encoding: pixel bytes need no re-encoding
     assert not any(element.tag.is_private for element in out.iterall())
+
+
+def test_action_d_on_a_sequence_replaces_the_free_text_it_holds():
+    item = Dataset()
+    item.TextValue = "Seen by Dr Zebulon Quixote"  # not in Table E.1-1 itself
+    item.ValueType = "TEXT"
+    item.PersonName = "QUIXOTE^ZEBULON"  # D in the table
+    out = anonymize(identified(ContentSequence=[item]), seed=1)  # Content Sequence: D
+    (cleaned,) = out.ContentSequence
+    assert "Zebulon" not in cleaned.TextValue and cleaned.TextValue
+    assert "QUIXOTE" not in str(cleaned.PersonName)
+    assert cleaned.ValueType == "TEXT"  # coded structure (CS) is kept

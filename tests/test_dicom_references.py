@@ -307,8 +307,8 @@ def check_against_pydicom(image: nib.Nifti1Image, path: Path) -> None:
         ds.get("RescaleIntercept", 0) or 0
     )
     np.testing.assert_allclose(np.asarray(image.dataobj)[:, :, 0], expected)
-    position_ras = np.asarray(ds.ImagePositionPatient, dtype=np.float64) * [-1, -1, 1]
-    np.testing.assert_allclose(image.affine[:3, 3], position_ras, atol=1e-4)
+    position_lps = np.append(np.asarray(ds.ImagePositionPatient, dtype=np.float64), 1.0)
+    np.testing.assert_allclose(image.affine[:3, 3], (io.LPS_TO_RAS @ position_lps)[:3], atol=1e-4)
 
 
 def test_copies_in_nibabels_tests_folder_are_the_nicom_files():
