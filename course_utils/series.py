@@ -38,7 +38,8 @@ class SliceRecord:
     ImagePositionPatient (3 values, mm, LPS), ``None`` when absent; ``spacing`` is
     ``(column spacing, row spacing)`` in mm (PixelSpacing reversed) and ``thickness`` the
     SliceThickness (used only for a single slice); ``pixels`` are the
-    physical values ``(rows, columns)``, or ``None`` for a file without pixel data.
+    physical values ``(rows, columns)``, or ``None`` for a file without pixel data;
+    ``frames`` is NumberOfFrames (a multi-frame file is not a slice).
     """
 
     path: Path
@@ -51,6 +52,7 @@ class SliceRecord:
     rows: int
     columns: int
     pixels: np.ndarray | None
+    frames: int = 1
 
 
 def read_slice(path: Path) -> SliceRecord:
@@ -70,6 +72,7 @@ def read_slice(path: Path) -> SliceRecord:
         rows=int(dicom.raw_value(ds, "Rows", 0)),
         columns=int(dicom.raw_value(ds, "Columns", 0)),
         pixels=dicom.pixel_values(ds, path) if "PixelData" in ds else None,
+        frames=int(dicom.raw_value(ds, "NumberOfFrames", 1) or 1),
     )
 
 
@@ -110,6 +113,12 @@ def check_slices(records: Sequence[SliceRecord]) -> np.ndarray:
     for record in records:
         if record.pixels is None:
             raise SeriesError(record.path, "has no pixel data.", "Remove it from the folder.")
+        if record.frames > 1:
+            raise SeriesError(
+                record.path,
+                f"is a multi-frame file ({record.frames} frames), not one slice of a series.",
+                "Load it on its own with load_volume(file), or move it out of the folder.",
+            )
         if record.orientation is None or record.position is None:
             raise SeriesError(
                 record.path,
