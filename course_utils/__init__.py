@@ -12,7 +12,9 @@ so ``import course_utils`` stays fast and headless):
 - ``files``: atomic writes and checksums
 - ``synth``: the SynthBraTS generator and the cached default cohort
 - ``io``: ``load_volume`` for every format, writers; ``dicom``: headers, raw anatomy,
-  pixel values; ``series``: DICOM series assembly; ``deidentify``: PS3.15 Annex E
+  pixel values; ``series``: DICOM series assembly; ``multiframe``: enhanced multi-frame
+  DICOM (functional groups); ``mosaic``: Siemens mosaics; ``deidentify``: PS3.15 Annex E,
+  Table E.1-1 as data
 - ``datasets``: BraTS 2021 / MSD Task01 / SynthBraTS as torch datasets, normalisation,
   labels -> regions; ``transforms``: seeded 3D augmentation of image and label together
 - ``registration``: rigid, affine and deformable registration in PyTorch, world mm;

@@ -1,22 +1,40 @@
-"""De-identification of DICOM headers after PS3.15 Annex E, built on dicognito.
+"""De-identification of DICOM headers by PS3.15 Annex E, driven by Table E.1-1 as data.
 
-`dicognito <https://github.com/blairconrad/dicognito>`_ does the replacing: every
-instance UID is remapped, dates and date-times are shifted back by one offset (62 to
-730 days, in whole hours), names become plausible fake names, IDs become random-looking
-IDs and the institution a made-up clinic. Everything it makes is a pure function of a
-*seed* and the original value (an MD5 hash of the two), so one seed gives the same fake
-name, ID, UID and date offset in every file and on every machine.
+`anonymize` applies the **Basic Application Level Confidentiality Profile** with the
+**Retain Longitudinal Temporal Information with Modified Dates Option** (PS3.15 E.3.6): every
+attribute of Table E.1-1 (``annex_e_table.csv``, DICOM 2024b, 621 rows, read by `annex_e_table`)
+gets its action, found **by tag** (never by VR: an Operators' Name stored as LO is still a
+name) at every nesting level of sequences, and in the file meta group:
 
-This module adds what dicognito leaves out of the Basic Application Level
-Confidentiality Profile (PS3.15 E.1): private tags are removed; so are the attributes in
-`ANNEX_E_REMOVED` (free text, descriptions, patient characteristics, device identity,
-icons, original-attributes sequences) and the overlay (60xx) and curve (50xx) groups;
-those in `ANNEX_E_EMPTIED` are emptied; the 128-byte file preamble is zeroed; standard
-UIDs (under the DICOM root ``1.2.840.10008``) are kept; PatientIdentityRemoved,
-DeidentificationMethod(CodeSequence) and LongitudinalTemporalInformationModified record
-what was done; and a file whose pixels may carry burned-in text is refused or warned
-about. Pixel data and geometry are never touched: cleaning the pixels themselves (Annex
-E's Clean Pixel Data option) is not done here.
+======  ======================================================================
+action  what is done
+======  ======================================================================
+X       removed
+Z       emptied (a sequence keeps zero items)
+D       replaced by a dummy of the element's own VR: a fake name (dicognito) for PN, a
+        seeded token for text, 0 for numbers; a sequence is kept and cleaned inside, its
+        free text (even attributes the table does not list) replaced too
+U       UIDs replaced, through one ``uid_map`` so a batch stays consistent (a derived SEG
+        still references its de-identified source); standard UIDs (``1.2.840.10008.``) kept
+C       (Modified Dates option) dates and date-times shifted back by one seeded offset
+        (62 to 730 days plus a number of seconds); a time is shifted with its date (Study
+        Time with Study Date...) when that date exists, and emptied when it is empty or absent
+======  ======================================================================
+
+Compound actions keep the file valid for its IOD without knowing its Type: ``X/Z`` -> Z
+(Type 2 stays present), ``X/D``, ``Z/D`` and ``X/Z/D`` -> D (Type 1 stays non-empty),
+``X/Z/U*`` (Referenced/Source Image Sequence) -> U on the UIDs inside. Under the option, a
+``C`` on an attribute that is not a date, time or date-time (Timezone Offset From UTC) falls
+back to its basic action. Private attributes are removed (``(gggg,eeee)`` odd, action X), as
+are curves (50xx), overlay data and comments (60xx,3000/4000) and the file meta group's
+application entity titles (PS3.10), which can name the sending site; the 128-byte preamble is
+zeroed. PatientIdentityRemoved, DeidentificationMethod and the method codes 113100 and 113107
+(DeidentificationMethodCodeSequence) record what was done, and a file whose pixels may carry
+burned-in text is refused or warned about. Pixel data and geometry are never touched (Annex
+E's Clean Pixel Data option is not done here).
+
+Every replacement is a pure function of a *seed* and the original value, so one seed gives
+the same dummy, UID and date offset in every file and on every machine.
 
 Used by notebook 02 ("DICOM in depth").
 """
@@ -24,10 +42,17 @@ Used by notebook 02 ("DICOM in depth").
 from __future__ import annotations
 
 import copy
+import csv
+import datetime
+import functools
+import hashlib
 import os
+import re
 import secrets
 import warnings
 from collections.abc import Collection, MutableMapping
+from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -50,6 +75,9 @@ __all__ = [
     "ANNEX_E_REMOVED",
     "ANNEX_E_EMPTIED",
     "METHOD_CODES",
+    "AnnexERule",
+    "annex_e_table",
+    "action_for",
     "DeidentificationError",
     "BurnedInAnnotationError",
     "BurnedInAnnotationWarning",
@@ -57,50 +85,13 @@ __all__ = [
     "anonymize_series",
 ]
 
-# Keywords of PS3.15 Table E.1-1 whose basic-profile action is X (remove) and that dicognito
-# leaves in place, plus the application entity titles of the file meta group (PS3.10), which
-# can name the sending site. Removed at every nesting level unless listed in `keep`.
-ANNEX_E_REMOVED: tuple[str, ...] = tuple(
-    """
-    AcquisitionComments AcquisitionDeviceProcessingDescription AcquisitionProtocolDescription
-    ActualHumanPerformersSequence AdditionalPatientHistory AdmissionID
-    AdmittingDiagnosesCodeSequence AdmittingDiagnosesDescription Allergies Arbitrary
-    AuthorObserverSequence CommentsOnThePerformedProcedureStep CustodialOrganizationSequence
-    DerivationDescription DetectorID DeviceSerialNumber DigitalSignaturesSequence
-    DischargeDiagnosisDescription DistributionAddress EthnicGroup FrameComments GantryID
-    GeneratorID IconImageSequence IdentifyingComments ImageComments ImagePresentationComments
-    ImagingServiceRequestComments InstitutionAddress InsurancePlanIdentification
-    IntendedRecipientsOfResultsIdentificationSequence InterpretationApproverSequence
-    InterpretationAuthor InterpretationDiagnosisDescription InterpretationIDIssuer
-    InterpretationRecorder InterpretationText InterpretationTranscriber IssuerOfAdmissionID
-    IssuerOfPatientIDQualifiersSequence MACParametersSequence MedicalAlerts
-    ModifiedAttributesSequence ModifyingDeviceID ModifyingDeviceManufacturer
-    OperatorIdentificationSequence OrderCallbackPhoneNumber OrderEnteredBy OrderEntererLocation
-    OriginalAttributesSequence OtherPatientIDsSequence ParticipantSequence PatientAge
-    PatientBirthTime PatientComments PatientInstitutionResidence
-    PatientPrimaryLanguageCodeSequence PatientPrimaryLanguageModifierCodeSequence
-    PatientSexNeutered PatientSize PatientState PatientTransportArrangements PatientWeight
-    PerformedLocation PerformedProcedureStepDescription PerformingPhysicianIdentificationSequence
-    PersonAddress PersonIdentificationCodeSequence PersonTelephoneNumbers
-    PhysiciansOfRecordIdentificationSequence PhysiciansReadingStudyIdentificationSequence
-    PlateID PregnancyStatus ProtocolName ReasonForStudy ReasonForTheImagingServiceRequest
-    ReasonForTheRequestedProcedure ReferencedDigitalSignatureSequence
-    ReferencedPatientAliasSequence ReferencedPatientSequence ReferencedSOPInstanceMACSequence
-    ReferringPhysicianAddress ReferringPhysicianIdentificationSequence
-    ReferringPhysicianTelephoneNumbers RequestAttributesSequence RequestedContrastAgent
-    RequestedProcedureComments RequestedProcedureDescription RequestedProcedureLocation
-    ResultsComments ResultsID ResultsIDIssuer ScheduledHumanPerformersSequence
-    ScheduledPatientInstitutionResidence ScheduledPerformingPhysicianIdentificationSequence
-    ScheduledProcedureStepDescription ScheduledProcedureStepLocation SeriesDescription
-    ServiceEpisodeDescription ServiceEpisodeID SmokingStatus SoftwareVersions SpecialNeeds
-    StudyComments StudyDescription StudyIDIssuer TextComments TextString TopicAuthor
-    TopicKeywords TopicSubject TopicTitle VerifyingOrganization VisitComments
-    SourceApplicationEntityTitle SendingApplicationEntityTitle ReceivingApplicationEntityTitle
-    PrivateInformationCreatorUID PrivateInformation
-    """.split()
-)
-# Action Z (empty the value) on a Type 2 attribute that dicognito keeps.
-ANNEX_E_EMPTIED: tuple[str, ...] = ("PatientSex",)
+TABLE_FILE = "annex_e_table.csv"
+#: How a compound basic-profile action resolves (see the module docstring).
+COMPOUND = {"X/Z": "Z", "X/D": "D", "Z/D": "D", "X/Z/D": "D", "X/Z/U*": "U"}
+DATE_VRS = {"DA", "DT", "TM"}
+FREE_TEXT_VRS = {"AE", "LO", "LT", "PN", "SH", "ST", "UC", "UT"}
+# Application entity titles of the file meta group (PS3.10): they can name the sending site.
+FILE_META_REMOVED = {0x00020016, 0x00020017, 0x00020018, 0x00020100, 0x00020102}
 
 # PS3.16 CID 7050 codes recorded in DeidentificationMethodCodeSequence: the basic profile,
 # and the option that allows shifted (rather than removed) dates.
@@ -109,6 +100,98 @@ METHOD_CODES: tuple[tuple[str, str], ...] = (
     ("113107", "Retain Longitudinal Temporal Information Modified Dates Option"),
 )
 DICOM_ROOT = "1.2.840.10008."  # standard UIDs (SOP classes, transfer syntaxes, ...): kept
+
+
+@dataclass(frozen=True)
+class AnnexERule:
+    """One row of PS3.15 Table E.1-1 as the course uses it.
+
+    ``tag`` as printed in the standard (``"(0010,0010)"``, or a pattern such as
+    ``"(50XX,XXXX)"``); ``basic`` the Basic Profile action (``X``, ``Z``, ``D``, ``U`` or a
+    compound such as ``X/Z/D``); ``modified_dates`` ``"C"`` where the Modified Dates option
+    cleans (shifts) the attribute, else ``""``; ``action`` the single action applied.
+    """
+
+    tag: str
+    keyword: str
+    name: str
+    basic: str
+    modified_dates: str
+
+    @property
+    def action(self) -> str:
+        if self.modified_dates == "C":
+            return "C"
+        return COMPOUND.get(self.basic, self.basic)
+
+    @property
+    def basic_resolved(self) -> str:
+        """The basic action with compounds resolved (used where ``C`` cannot apply)."""
+        return COMPOUND.get(self.basic, self.basic)
+
+
+@functools.lru_cache(maxsize=1)
+def annex_e_table() -> tuple[AnnexERule, ...]:
+    """PS3.15 Table E.1-1 (DICOM 2024b) as `AnnexERule` rows, read from ``annex_e_table.csv``.
+
+    Examples
+    --------
+    >>> rules = {rule.keyword: rule for rule in annex_e_table()}
+    >>> len(annex_e_table()), rules["OperatorsName"].basic, rules["OperatorsName"].action
+    (621, 'X/Z/D', 'D')
+    >>> rules["StudyTime"].basic, rules["StudyTime"].action
+    ('Z', 'C')
+    """
+    text = resources.files(__package__).joinpath(TABLE_FILE).read_text(encoding="utf-8")
+    lines = [line for line in text.splitlines() if line and not line.startswith("#")]
+    reader = csv.DictReader(lines)
+    return tuple(
+        AnnexERule(
+            r["tag"], r["keyword"], r["name"], r["basic_profile"], r["modified_dates_option"]
+        )
+        for r in reader
+    )
+
+
+@functools.lru_cache(maxsize=1)
+def rules_by_tag() -> dict[int, AnnexERule]:
+    """The rows with an exact tag, keyed by the tag as an int."""
+    rules = {}
+    for rule in annex_e_table():
+        match = re.fullmatch(r"\(([0-9A-F]{4}),([0-9A-F]{4})\)", rule.tag)
+        if match:
+            rules[int(match.group(1) + match.group(2), 16)] = rule
+    return rules
+
+
+def action_for(tag: int) -> AnnexERule | None:
+    """The Table E.1-1 row that applies to ``tag`` (exact tags, then 50xx/60xx patterns).
+
+    Examples
+    --------
+    >>> action_for(0x00081070).name, action_for(0x60023000).name, action_for(0x00280010)
+    ("Operators' Name", 'Overlay Data', None)
+    """
+    rule = rules_by_tag().get(int(tag))
+    if rule is not None:
+        return rule
+    group, element = int(tag) >> 16, int(tag) & 0xFFFF
+    even_repeating = group % 2 == 0 and group & 0xFF <= 0x1E
+    patterns = {rule.tag: rule for rule in annex_e_table()}
+    if group & 0xFF00 == 0x5000 and even_repeating:
+        return patterns["(50XX,XXXX)"]
+    if group & 0xFF00 == 0x6000 and even_repeating and element in (0x3000, 0x4000):
+        return patterns[f"(60XX,{element:04X})"]
+    return None
+
+
+def _keywords_with(action: str) -> tuple[str, ...]:
+    return tuple(sorted(r.keyword for r in annex_e_table() if r.keyword and r.action == action))
+
+
+#: Keywords of Table E.1-1 removed (X after resolving compounds) and emptied (Z).
+ANNEX_E_REMOVED: tuple[str, ...] = _keywords_with("X")
+ANNEX_E_EMPTIED: tuple[str, ...] = _keywords_with("Z")
 
 
 class BurnedInAnnotationWarning(UserWarning):
@@ -123,7 +206,7 @@ def anonymize(
     keep: Collection[str] = (),
     on_unknown_burned_in: Literal["warn", "raise"] = "warn",
 ) -> Dataset:
-    """Return a de-identified copy of ``ds`` (PS3.15 E.1 basic profile, dates shifted).
+    """Return a de-identified copy of ``ds`` (PS3.15 Table E.1-1, modified dates option).
 
     Parameters
     ----------
@@ -144,9 +227,9 @@ def anonymize(
         ``"2."`` followed by 40 digits. SOP class, transfer syntax and other standard UIDs
         are kept and not recorded.
     keep
-        Keywords from `ANNEX_E_REMOVED` or `ANNEX_E_EMPTIED` to retain (Annex E's Retain
-        and Clean Descriptors options, e.g. ``("SeriesDescription",)`` after checking that
-        it names no one); each is recorded in DeidentificationMethod.
+        Keywords of Table E.1-1 to retain as they are (any but UIDs), e.g.
+        ``("SeriesDescription",)`` after checking that it names no one (Annex E's Clean
+        Descriptors option, done by eye); each is recorded in DeidentificationMethod.
     on_unknown_burned_in
         What to do when BurnedInAnnotation is absent or empty: ``"warn"`` (the default,
         because CT and MR files rarely carry this optional attribute and their scanners do
@@ -163,7 +246,7 @@ def anonymize(
     BurnedInAnnotationError
         If BurnedInAnnotation is ``"YES"``, or unknown with ``on_unknown_burned_in="raise"``.
     DeidentificationError
-        If dicognito cannot read a value (a date not in ``YYYYMMDD`` form, say).
+        If a date, time or date-time to shift is malformed (not ``YYYYMMDD``, say).
 
     Examples
     --------
@@ -175,8 +258,8 @@ def anonymize(
     >>> out = anonymize(ds, seed=0, uid_map=uid_map)
     >>> str(ds.PatientName), ds.StudyDate
     ('CompressedSamples^MR1', '20040826')
-    >>> str(out.PatientName), out.StudyDate, out.PatientIdentityRemoved
-    ('PALMER^JOSEPHINE^KERRI', '20040203', 'YES')
+    >>> str(out.PatientName), out.PatientID, out.StudyDate, out.PatientIdentityRemoved
+    ('', 'ANON0B1DBE90', '20030815', 'YES')
     >>> uid_map[ds.SeriesInstanceUID] == out.SeriesInstanceUID
     True
     """
@@ -226,7 +309,7 @@ def anonymize_series(
         If ``src`` holds no files, or two files share a SOPInstanceUID.
     """
     src, dst = Path(src), Path(dst)
-    _checked_lists(keep)
+    _checked_keep(keep)
     files = _list_files(src, dst)
     datasets = [_read_dicom(path) for path in files]
     unknown = [
@@ -262,28 +345,209 @@ def _deidentify(
     ds: Dataset, where: str, seed: str, uid_map: MutableMapping[str, str], keep: Collection[str]
 ) -> Dataset:
     """The work of `anonymize` once the burned-in check has passed."""
-    from dicognito import __version__ as dicognito_version
-    from dicognito.anonymizer import Anonymizer
-
-    removed, emptied = _checked_lists(keep)
+    keep = _checked_keep(keep)
     out = _detached_copy(ds)
-    out.remove_private_tags()
-    anonymizer = Anonymizer(seed=seed)
-    anonymizer.add_element_handler(_MappedUIDs(seed, uid_map))
-    try:
-        anonymizer.anonymize(out)
-    except ValueError as error:
-        raise DeidentificationError(
-            where,
-            f"dicognito could not process it: {error}",
-            "Correct or delete the malformed element with pydicom (dates are YYYYMMDD).",
-        ) from error
-    for dataset in (out, out.file_meta):
-        dataset.walk(lambda parent, element: _apply_annex_e(parent, element, removed, emptied))
+    out.remove_private_tags()  # (gggg,eeee) with gggg odd: action X, at every level
+    cleaner = _Cleaner(seed, uid_map, keep, where)
+    cleaner.clean(out)
+    for tag in FILE_META_REMOVED:
+        if tag in out.file_meta:
+            del out.file_meta[tag]
+    cleaner.clean(out.file_meta)
     if "SOPInstanceUID" in out:
         out.file_meta.MediaStorageSOPInstanceUID = out.SOPInstanceUID
-    _record_method(out, ds, f"PS3.15 E.1 basic profile; dicognito {dicognito_version}", keep)
+    from dicognito import __version__ as dicognito_version
+
+    method = f"PS3.15 E basic profile, modified dates; dicognito {dicognito_version}"
+    _record_method(out, ds, method, keep)
     return out
+
+
+class _Cleaner:
+    """Applies Table E.1-1 to a dataset in place, recursing into sequences."""
+
+    def __init__(self, seed: str, uid_map: MutableMapping[str, str], keep, where: str) -> None:
+        from dicognito.pnanonymizer import PNAnonymizer
+        from dicognito.randomizer import Randomizer
+
+        self.seed, self.keep, self.where = seed, frozenset(keep), where
+        self.uids = _MappedUIDs(seed, uid_map)
+        self.names = PNAnonymizer(Randomizer(seed))
+        digest = int.from_bytes(hashlib.sha256(f"date shift {seed}".encode()).digest()[:8], "big")
+        span = (730 - 62) * 86400
+        self.shift = -datetime.timedelta(days=62, seconds=digest % span)
+
+    def clean(self, dataset, scrub: bool = False) -> None:
+        """Apply the table to ``dataset`` and every item of its sequences.
+
+        ``scrub`` (inside a sequence whose action is D, such as Content Sequence or Graphic
+        Annotation Sequence) also gives free-text attributes the table does not list a dummy
+        value: "replace with dummy values" covers everything the sequence holds.
+        """
+        dates = {
+            element.keyword: element.value for element in dataset if element.VR in ("DA", "TM")
+        }
+        for element in list(dataset):
+            rule = action_for(element.tag)
+            if rule is None or rule.keyword in self.keep:
+                if element.VR == "SQ":
+                    for item in element.value:
+                        self.clean(item, scrub)
+                elif scrub and rule is None and element.VR in FREE_TEXT_VRS:
+                    self.dummy(dataset, element)
+                continue
+            action = rule.action
+            if action == "C" and element.VR not in DATE_VRS:
+                action = rule.basic_resolved
+            self.apply(dataset, element, action, dates)
+
+    def apply(self, dataset, element, action: str, dates: dict) -> None:
+        if action == "X":
+            del dataset[element.tag]
+        elif action == "Z":
+            _empty(element)
+        elif element.VR == "SQ":  # D or U on a sequence: keep it, clean what it holds
+            for item in element.value:
+                self.clean(item, scrub=action == "D")
+        elif action == "U" and element.VR == "UI":
+            self.uids(dataset, element)
+        elif action == "C" or element.VR in DATE_VRS:
+            element.value = self.shifted(element, dates)
+            if element.value is None:
+                _empty(element)
+        else:
+            self.dummy(dataset, element)
+
+    def shifted(self, element, dates: dict):
+        """A date, time or date-time moved by the offset; a time without its date emptied."""
+        values = element.value if element.VM > 1 else [element.value]
+        values = [str(v).strip() for v in values if v is not None and str(v).strip()]
+        if not values:
+            return None
+        if element.VR == "DT":
+            new = [_shift_datetime(v, self.shift) for v in values]
+        elif element.VR == "DA":
+            partner = _partner(element.keyword, "Date", "Time", dates)
+            new = [
+                _shift_date(v, partner if len(values) == 1 else None, self.shift) for v in values
+            ]
+        else:
+            partner = _partner(element.keyword, "Time", "Date", dates)
+            if partner is None or len(values) > 1:
+                return None  # no date to move it with: emptied (Z)
+            new = [_shift_time(values[0], partner, self.shift)]
+        if any(v is None for v in new):
+            raise DeidentificationError(
+                self.where,
+                f"{element.keyword or element.tag} holds {element.value!r}, which is not a "
+                f"{element.VR} value that can be shifted.",
+                "Correct or delete the malformed element with pydicom (dates are YYYYMMDD, "
+                "times HHMMSS, date-times YYYYMMDDHHMMSS).",
+            )
+        return new[0] if len(new) == 1 else new
+
+    def dummy(self, dataset, element) -> None:
+        """Action D: a value of the element's own VR that says nothing about the original."""
+        if element.value in (None, "", b""):
+            return
+        if element.VR == "PN":
+            self.names(dataset, element)
+            return
+        token = hashlib.sha256(f"{self.seed}|{element.value}".encode()).hexdigest()[:8].upper()
+        if element.VR in BINARY_VRS - {"OB", "OW", "OD", "OF", "OL", "OV", "UN", "AT"}:
+            element.value = 0
+        elif element.VR in ("IS", "DS"):
+            element.value = "0"
+        elif element.VR == "AS":
+            element.value = "000D"
+        elif element.VR in ("OB", "OW", "OD", "OF", "OL", "OV", "UN"):
+            element.value = b"\0\0"
+        elif element.VR == "UI":
+            self.uids(dataset, element)
+        else:  # AE CS LO LT SH ST UC UR UT
+            element.value = f"ANON{token}"
+
+
+BINARY_VRS = {"US", "SS", "UL", "SL", "FL", "FD", "UV", "SV", "AT"}
+BINARY_VRS |= {"OB", "OW", "OD", "OF", "OL", "OV", "UN"}
+
+
+def _empty(element) -> None:
+    """Action Z: a zero-length value (a sequence with no items)."""
+    if element.VR == "SQ":
+        element.value = []
+    else:
+        element.value = None if element.VR in BINARY_VRS else ""
+
+
+def _partner(keyword: str, this: str, other: str, dates: dict):
+    """The original value of the date (or time) that goes with ``keyword``, if present."""
+    if this not in keyword:
+        return None
+    head, _, tail = keyword.rpartition(this)
+    value = dates.get(head + other + tail)
+    value = None if value is None else str(value).strip()
+    return value or None
+
+
+TIME_TEXT = re.compile(r"^(\d{2})(\d{2})?(\d{2})?(\.\d{1,6})?$")
+DATETIME_TEXT = re.compile(r"^(\d{4,14})(\.\d{1,6})?([+-]\d{4})?$")
+
+
+def _parse_time(text: str):
+    """``(time of day, digits kept, fraction)`` of a TM value, or None."""
+    match = TIME_TEXT.match(text.replace(":", ""))
+    if not match:
+        return None
+    hours, minutes, seconds, fraction = match.groups()
+    try:
+        value = datetime.time(int(hours), int(minutes or 0), int(seconds or 0))
+    except ValueError:
+        return None
+    digits = 2 + 2 * (minutes is not None) + 2 * (seconds is not None)
+    return value, digits, fraction or ""
+
+
+def _parse_date(text: str) -> datetime.date | None:
+    try:
+        return datetime.datetime.strptime(text.replace(".", ""), "%Y%m%d").date()
+    except ValueError:
+        return None
+
+
+def _shift_date(text: str, time_text: str | None, shift: datetime.timedelta) -> str | None:
+    """A DA value moved by ``shift``, together with its time (at 00:00 without one)."""
+    date = _parse_date(text)
+    if date is None:
+        return None
+    parsed = _parse_time(time_text) if time_text else None
+    moment = datetime.datetime.combine(date, parsed[0] if parsed else datetime.time())
+    return (moment + shift).strftime("%Y%m%d")
+
+
+def _shift_time(text: str, date_text: str, shift: datetime.timedelta) -> str | None:
+    """A TM value moved by ``shift`` with its date, keeping its precision."""
+    date, parsed = _parse_date(date_text), _parse_time(text)
+    if date is None or parsed is None:
+        return None
+    value, digits, fraction = parsed
+    moved = datetime.datetime.combine(date, value) + shift
+    return moved.strftime("%H%M%S")[:digits] + (fraction if digits == 6 else "")
+
+
+def _shift_datetime(text: str, shift: datetime.timedelta) -> str | None:
+    """A DT value moved by ``shift``, keeping its precision, fraction and UTC offset."""
+    match = DATETIME_TEXT.match(text)
+    if not match or len(match.group(1)) % 2:
+        return None
+    digits, fraction, offset = match.group(1), match.group(2) or "", match.group(3) or ""
+    full = digits + "0101000000"[len(digits) - 4 :] if len(digits) < 14 else digits
+    try:
+        moment = datetime.datetime.strptime(full, "%Y%m%d%H%M%S")
+    except ValueError:
+        return None
+    moved = (moment + shift).strftime("%Y%m%d%H%M%S")[: len(digits)]
+    return moved + (fraction if len(digits) == 14 else "") + offset
 
 
 def _detached_copy(ds: Dataset) -> Dataset:
@@ -296,17 +560,17 @@ def _detached_copy(ds: Dataset) -> Dataset:
     if getattr(out, "preamble", None):
         out.preamble = bytes(128)  # free bytes (a TIFF header, text) that save_as writes back
     if not hasattr(out, "file_meta"):
-        out.file_meta = FileMetaDataset()  # dicognito walks it
+        out.file_meta = FileMetaDataset()  # its UIDs are cleaned too
     return out
 
 
 class _MappedUIDs:
-    """A dicognito element handler that remaps instance UIDs through a shared ``uid_map``.
+    """Action U: remaps a UID element through a shared ``uid_map``.
 
-    Registered ahead of dicognito's own handlers, it claims every UI element. Class UIDs,
-    the transfer syntax and standard UIDs (under ``1.2.840.10008``) are kept; any other UID
-    is looked up in ``uid_map`` and, if new, mapped by dicognito's ``UIAnonymizer`` with
-    the same seed and recorded.
+    Called only for attributes whose Table E.1-1 action is U (class UIDs and the transfer
+    syntax are not in the table, so they are kept); standard UIDs (under ``1.2.840.10008``)
+    are kept too. Any other UID is looked up in ``uid_map`` and, if new, mapped by
+    dicognito's seeded ``UIAnonymizer`` and recorded.
     """
 
     def __init__(self, seed: str, uid_map: MutableMapping[str, str]) -> None:
@@ -316,16 +580,11 @@ class _MappedUIDs:
         self.uid_map = uid_map
         self.dicognito = UIAnonymizer(Randomizer(seed))
 
-    def __call__(self, dataset, element) -> bool:
-        if element.VR != "UI":
-            return False
-        if element.keyword.endswith("ClassUID") or element.keyword == "TransferSyntaxUID":
-            return True
+    def __call__(self, dataset, element) -> None:
         if element.VM > 1:
             element.value = [self.new_uid(uid) for uid in element.value]
         elif element.value:
             element.value = self.new_uid(element.value)
-        return True
 
     def new_uid(self, uid: str) -> str:
         if uid.startswith(DICOM_ROOT):
@@ -338,19 +597,6 @@ class _MappedUIDs:
             self.dicognito(Dataset(), probe)
             self.uid_map[uid] = str(probe.value)
         return self.uid_map[uid]
-
-    def describe_actions(self):
-        yield "Replace instance UIDs through the shared uid_map (dicognito's mapping if new)"
-
-
-def _apply_annex_e(dataset, element, removed: frozenset[str], emptied: frozenset[str]) -> None:
-    """`Dataset.walk` callback: remove or empty one element as Annex E asks."""
-    group = element.tag.group
-    overlay_or_curve = group & 0xFF00 in (0x5000, 0x6000) and group & 0xFF <= 0x1E
-    if element.keyword in removed or (overlay_or_curve and group % 2 == 0):
-        del dataset[element.tag]
-    elif element.keyword in emptied:
-        element.value = None
 
 
 def _record_method(out: Dataset, original: Dataset, method: str, keep: Collection[str]) -> None:
@@ -371,15 +617,17 @@ def _record_method(out: Dataset, original: Dataset, method: str, keep: Collectio
     out.LongitudinalTemporalInformationModified = "MODIFIED"
 
 
-def _checked_lists(keep: Collection[str]) -> tuple[frozenset[str], frozenset[str]]:
-    """The keywords to remove and to empty once ``keep`` is taken out; unknown ones raise."""
-    unknown = set(keep) - set(ANNEX_E_REMOVED) - set(ANNEX_E_EMPTIED)
+def _checked_keep(keep: Collection[str]) -> frozenset[str]:
+    """``keep`` as a set, after checking each is a Table E.1-1 keyword that is not a UID."""
+    keepable = {r.keyword for r in annex_e_table() if r.keyword and r.action != "U"}
+    unknown = set(keep) - keepable
     if unknown:
         raise ValueError(
-            f"keep must be a collection of keywords from ANNEX_E_REMOVED or ANNEX_E_EMPTIED;"
-            f" got {keep!r}. Other attributes are replaced, not removed, and cannot be kept."
+            f"keep must name attributes of PS3.15 Table E.1-1 that are removed, emptied,"
+            f" replaced or shifted (not UIDs, which are always remapped); got"
+            f" {sorted(unknown)!r}."
         )
-    return frozenset(ANNEX_E_REMOVED) - set(keep), frozenset(ANNEX_E_EMPTIED) - set(keep)
+    return frozenset(keep)
 
 
 def _burned_in_unknown(ds: Dataset, where: str | os.PathLike[str], policy: str) -> bool:
@@ -411,7 +659,7 @@ def _name_of(ds: Dataset) -> str:
 
 
 def _seed_text(seed: int | str | None) -> str:
-    """dicognito's seed string; ``None`` gives a fresh random one."""
+    """The seed as text (for dicognito and the date shift); ``None`` gives a fresh random one."""
     return secrets.token_hex(16) if seed is None else str(seed)
 
 

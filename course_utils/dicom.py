@@ -4,8 +4,12 @@
   model (patient, study, series, equipment, image).
 - `file_anatomy` parses the first data elements from the raw bytes, to show what a DICOM
   file really is: a 128-byte preamble, ``DICM``, then tag / VR / length / value.
-- `read_file_volume` reads one file (a slice, or every frame of a multi-frame object) as a
-  volume; whole series are assembled by ``course_utils.series``.
+- `read_file_volume` reads one file (a slice, every frame of a multi-frame object, or the
+  tiles of a Siemens mosaic) as a volume; enhanced multi-frame geometry comes from
+  ``course_utils.multiframe``, mosaics from ``course_utils.mosaic``, whole series are
+  assembled by ``course_utils.series``. A file that nothing places in the patient is
+  refused (`GeometryError`), never given a made-up identity affine.
+- `unit_directions` checks and normalises direction cosines (within 1e-3).
 - `pixel_values` decodes pixel data to physical values (rescale slope/intercept), naming
   the package to install when a decoder is missing.
 
@@ -26,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import CorruptFileError, MissingDecoderError
+from .errors import CorruptFileError, GeometryError, MissingDecoderError
 
 __all__ = [
     "HEADER_CATEGORIES",
@@ -41,8 +45,13 @@ __all__ = [
     "decoder_package",
     "transfer_syntax_info",
     "slice_geometry",
+    "unit_directions",
     "raw_value",
 ]
+
+#: How far from unit length, and from orthogonal, direction cosines may be and still be
+#: normalised (rounding in the stored decimal strings); beyond it a file is refused.
+COSINE_TOLERANCE = 1e-3
 
 # Keywords of the commonest elements of each information-model level (PS3.3 modules:
 # Patient, General Study, General Series, General Equipment, and the image-level modules).
@@ -388,13 +397,37 @@ def pixel_values(ds, path: str | os.PathLike[str] | None = None) -> np.ndarray:
         raise CorruptFileError(
             where, f"its pixel data is truncated or damaged ({error}).", "Copy the file again."
         ) from error
+    slope, intercept = rescale_of(ds, pixels)
+    if np.all(slope == 1) and np.all(intercept == 0):
+        return pixels
+    return (
+        pixels.astype(np.float32) * slope.astype(np.float32) + intercept.astype(np.float32)
+    ).astype(np.float32)
+
+
+def rescale_of(ds, pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(slope, intercept)`` arrays that broadcast against ``pixels``.
+
+    Enhanced multi-frame objects carry one rescale per frame in their Pixel Value
+    Transformation functional groups (`multiframe.frame_rescale`); other files one
+    RescaleSlope/RescaleIntercept (1 and 0 when absent). Colour pixels are never rescaled:
+    the Modality LUT is defined for greyscale only (a colour CT may still carry -1024).
+    """
+    from . import multiframe
+
+    if int(raw_value(ds, "SamplesPerPixel", 1) or 1) > 1:
+        # colour: the Modality LUT (rescale) applies to greyscale only (PS3.3 C.11.1)
+        return np.array([1.0]), np.array([0.0])
+    if multiframe.has_functional_groups(ds):
+        slopes, intercepts = multiframe.frame_rescale(ds)
+        frames = multiframe.number_of_frames(ds)
+        if frames > 1 and len(slopes) == frames and pixels.shape[0] == frames:
+            shape = (frames,) + (1,) * (pixels.ndim - 1)
+            return slopes.reshape(shape), intercepts.reshape(shape)
+        return slopes[:1], intercepts[:1]
     slope = float(raw_value(ds, "RescaleSlope", 1.0))
     intercept = float(raw_value(ds, "RescaleIntercept", 0.0))
-    if slope == 1 and intercept == 0:
-        return pixels
-    return (pixels.astype(np.float32) * np.float32(slope) + np.float32(intercept)).astype(
-        np.float32
-    )
+    return np.array([slope]), np.array([intercept])
 
 
 def read_dataset(path: Path):
@@ -422,23 +455,74 @@ class DicomVolume:
     files: tuple[str, ...]
 
 
+def unit_directions(orientation, path=None) -> tuple[np.ndarray, np.ndarray]:
+    """Row and column direction cosines from ImageOrientationPatient, normalised.
+
+    Decimal strings round the cosines, so a stored vector is rarely exactly unit length;
+    one within `COSINE_TOLERANCE` of unit length, with the two within `COSINE_TOLERANCE` of
+    orthogonal, is normalised. Anything further off is refused: it is not a rotation.
+
+    Returns
+    -------
+    (row_direction, column_direction)
+        Two unit float64 vectors (3,), LPS.
+
+    Raises
+    ------
+    GeometryError
+        Not six finite numbers, or cosines far from unit length or orthogonality.
+
+    Examples
+    --------
+    >>> row, col = unit_directions([0.9995, 0, 0, 0, 1, 0])
+    >>> row.tolist(), col.tolist()
+    ([1.0, 0.0, 0.0], [0.0, 1.0, 0.0])
+    """
+    values = np.asarray([float(v) for v in orientation], dtype=np.float64)
+    fix = "Correct ImageOrientationPatient (six cosines of two orthogonal unit vectors)."
+    if values.shape != (6,) or not np.all(np.isfinite(values)):
+        raise GeometryError(
+            path, f"ImageOrientationPatient {values.tolist()} is not six finite numbers.", fix
+        )
+    row, col = values[:3], values[3:]
+    lengths = np.array([np.linalg.norm(row), np.linalg.norm(col)])
+    if np.any(np.abs(lengths - 1) > COSINE_TOLERANCE):
+        raise GeometryError(
+            path,
+            f"its direction cosines have lengths {np.round(lengths, 5).tolist()}, more than "
+            f"{COSINE_TOLERANCE} from 1: ImageOrientationPatient is damaged.",
+            fix,
+        )
+    row, col = row / lengths[0], col / lengths[1]
+    if abs(float(row @ col)) > COSINE_TOLERANCE:
+        raise GeometryError(
+            path,
+            f"its row and column directions are not orthogonal (cosine {row @ col:.5f}).",
+            fix,
+        )
+    return row, col
+
+
 def slice_geometry(ds) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``(row_direction, column_direction, position, spacing)`` of one slice, LPS mm.
 
     ``row_direction`` is the unit vector along which the column index grows (the first
-    three ImageOrientationPatient values); ``spacing`` is ``(column, row)`` spacing, i.e.
-    PixelSpacing reversed.
+    three ImageOrientationPatient values, normalised by `unit_directions`); ``spacing`` is
+    ``(column, row)`` spacing, i.e. PixelSpacing reversed.
     """
-    orientation = np.asarray(ds.ImageOrientationPatient, dtype=np.float64)
+    row_dir, col_dir = unit_directions(ds.ImageOrientationPatient, getattr(ds, "filename", None))
     spacing = np.asarray(ds.get("PixelSpacing", (1.0, 1.0)), dtype=np.float64)[::-1]
     position = np.asarray(ds.ImagePositionPatient, dtype=np.float64)
-    return orientation[:3], orientation[3:], position, spacing
+    return row_dir, col_dir, position, spacing
 
 
 def affine_from(
     row_dir: np.ndarray, col_dir: np.ndarray, spacing: np.ndarray, origin, slice_step
 ) -> np.ndarray:
-    """The 4x4 voxel->LPS affine from in-plane directions, spacings and the slice step."""
+    """The 4x4 voxel->LPS affine from in-plane directions, spacings and the slice step.
+
+    ``spacing`` is ``(column spacing, row spacing)`` (PixelSpacing reversed), mm.
+    """
     affine = np.eye(4)
     affine[:3, 0] = row_dir * spacing[0]
     affine[:3, 1] = col_dir * spacing[1]
@@ -447,45 +531,67 @@ def affine_from(
     return affine
 
 
-def read_file_volume(path: str | os.PathLike[str]) -> DicomVolume:
-    """One DICOM file as a volume: a single slice, or every frame of a multi-frame file.
+def read_file_volume(
+    path: str | os.PathLike[str], *, frames: Sequence[int] | None = None
+) -> DicomVolume:
+    """One DICOM file as a volume: a slice, every frame of a multi-frame file, or a mosaic.
 
-    Frame positions come from the per-frame functional groups (enhanced objects) or from
-    GridFrameOffsetVector (RT dose); a file without any geometry gets an identity
-    orientation with PixelSpacing (or 1 mm) voxels, so it can still be looked at.
+    Enhanced multi-frame objects take their geometry and rescale from their functional
+    groups (`course_utils.multiframe`; ``frames`` picks one volume of a file that holds
+    several); Siemens mosaics are unpacked from their CSA header (`course_utils.mosaic`);
+    other multi-frame files (RT dose) place frames with GridFrameOffsetVector.
+
+    Raises
+    ------
+    GeometryError
+        The file carries no ImagePositionPatient/ImageOrientationPatient (a photograph, an
+        ultrasound, a secondary capture): nothing places it in the patient, so no affine
+        is made up. Read its pixels with `pixel_values` instead.
     """
+    from . import mosaic, multiframe
+
     ds = read_dataset(Path(path))
+    if "PixelData" not in ds:
+        kind = getattr(ds.get("SOPClassUID"), "name", "unknown SOP class")
+        raise CorruptFileError(
+            path,
+            f"has no pixel data ({kind}): it is not an image.",
+            "Load an image file (CT, MR, PET slices or an enhanced multi-frame image).",
+        )
+    if frames is not None and not multiframe.has_functional_groups(ds):
+        raise ValueError(f"{path}: frames= applies to enhanced multi-frame files only.")
+    try:
+        if multiframe.has_functional_groups(ds):
+            return multiframe.read_multiframe(ds, path, frames)
+        if mosaic.is_mosaic(ds):
+            return mosaic.read_mosaic(ds, path)
+        frame_count = int(ds.get("NumberOfFrames", 1) or 1)
+        affine = frame_affine(ds, frame_count, path)
+    except (TypeError, IndexError, KeyError) as error:
+        raise CorruptFileError(
+            path, f"a header value is malformed ({type(error).__name__}: {error}).", FIX_HEADER
+        ) from error
+    except ValueError as error:
+        raise CorruptFileError(
+            path, f"a header value is malformed ({error}).", FIX_HEADER
+        ) from error
     pixels = pixel_values(ds, path)
-    frames = int(ds.get("NumberOfFrames", 1) or 1)
-    if frames == 1:
+    if frame_count == 1:
         pixels = pixels[np.newaxis]
     voxels = np.moveaxis(pixels, 0, 2)  # (rows, columns, frames, ...)
     voxels = np.swapaxes(voxels, 0, 1)  # (columns, rows, frames, ...)
-    return DicomVolume(voxels, frame_affine(ds, frames), (str(path),))
+    return DicomVolume(voxels, affine, (str(path),))
 
 
-def frame_affine(ds, frames: int) -> np.ndarray:
-    """Voxel->LPS affine of a (multi-)frame file, from whatever geometry it carries."""
-    if "PerFrameFunctionalGroupsSequence" in ds and "SharedFunctionalGroupsSequence" in ds:
-        shared = ds.SharedFunctionalGroupsSequence[0]
-        per_frame = ds.PerFrameFunctionalGroupsSequence
-        if "PlaneOrientationSequence" in shared and "PlanePositionSequence" in per_frame[0]:
-            orientation = np.asarray(
-                shared.PlaneOrientationSequence[0].ImageOrientationPatient, dtype=np.float64
-            )
-            spacing = np.asarray(shared.PixelMeasuresSequence[0].PixelSpacing, dtype=np.float64)[
-                ::-1
-            ]
-            positions = np.array(
-                [f.PlanePositionSequence[0].ImagePositionPatient for f in per_frame], float
-            )
-            step = (positions[-1] - positions[0]) / max(frames - 1, 1)
-            if frames == 1:
-                thickness = float(shared.PixelMeasuresSequence[0].get("SliceThickness", 1) or 1)
-                step = np.cross(orientation[:3], orientation[3:]) * thickness
-            return affine_from(orientation[:3], orientation[3:], spacing, positions[0], step)
+FIX_HEADER = "Correct the element with pydicom, or ask for a clean export of the file."
+
+
+def frame_affine(ds, frames: int, path=None) -> np.ndarray:
+    """Voxel->LPS affine of a classic (multi-)frame file, from its top-level geometry."""
     if "ImageOrientationPatient" in ds and "ImagePositionPatient" in ds:
-        row_dir, col_dir, position, spacing = slice_geometry(ds)
+        row_dir, col_dir = unit_directions(ds.ImageOrientationPatient, path)
+        spacing = np.asarray(ds.get("PixelSpacing", (1.0, 1.0)), dtype=np.float64)[::-1]
+        position = np.asarray(ds.ImagePositionPatient, dtype=np.float64)
         normal = np.cross(row_dir, col_dir)
         offsets = ds.get("GridFrameOffsetVector")
         if frames > 1 and offsets is not None and len(offsets) == frames:
@@ -495,7 +601,11 @@ def frame_affine(ds, frames: int) -> np.ndarray:
             step = normal * float(ds.get("SliceThickness", 1.0) or 1.0)
             origin = position
         return affine_from(row_dir, col_dir, spacing, origin, step)
-    spacing = np.asarray(ds.get("PixelSpacing", (1.0, 1.0)), dtype=np.float64)[::-1]
-    return affine_from(
-        np.array([1.0, 0, 0]), np.array([0, 1.0, 0]), spacing, np.zeros(3), [0, 0, 1]
+    raise GeometryError(
+        path,
+        f"has no ImagePositionPatient/ImageOrientationPatient (SOP class "
+        f"{getattr(ds.get('SOPClassUID'), 'name', 'unknown')}): nothing places its pixels in "
+        "the patient, and the course does not make up an affine.",
+        "Load a file with patient geometry (CT, MR, PET); to look at these pixels alone, use "
+        "dicom.pixel_values(pydicom.dcmread(path)).",
     )

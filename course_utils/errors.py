@@ -21,6 +21,7 @@ __all__ = [
     "MissingDecoderError",
     "SeriesError",
     "GeometryMismatchError",
+    "GeometryError",
     "DeidentificationError",
     "BurnedInAnnotationError",
     "ExerciseStructureError",
@@ -90,6 +91,11 @@ class SeriesError(CourseDataError):
 
 class GeometryMismatchError(CourseDataError):
     """Images that should share a grid don't (shape or affine differ)."""
+
+
+class GeometryError(CourseDataError):
+    """A file whose place in the patient is missing or unusable (no position or orientation,
+    direction cosines far from unit length, NaN or zero voxel sizes)."""
 
 
 class DeidentificationError(CourseDataError):

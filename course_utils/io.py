@@ -15,8 +15,12 @@ NRRD ``.nrrd/.nhdr``      pynrrd, any ``space`` converted to RAS
 ========================  =====================================================
 
 Voxel order is kept as stored (use ``nibabel.as_closest_canonical`` to reorient); DICOM
-voxel values are rescaled to physical units. Writers (`save_nifti`, `save_nrrd`,
-`write_dicom_series`) are atomic and round-trip voxels and affine.
+voxel values are rescaled to physical units. Enhanced multi-frame DICOM takes its geometry
+from the functional groups (``multiframe``), Siemens mosaics are unpacked (``mosaic``).
+A file whose geometry is missing or unusable (DICOM without a position in the patient,
+NaN or zero voxel sizes, a NaN affine) raises `GeometryError`: no affine is made up.
+Writers (`save_nifti`, `save_nrrd`, `write_dicom_series`) are atomic and round-trip voxels
+and affine.
 
 Used by notebooks 01, 02 and 03, and by the datasets from notebook 04 on.
 """
@@ -25,13 +29,14 @@ from __future__ import annotations
 
 import datetime
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import nibabel as nib
 import numpy as np
 
 from . import dicom, files, series
-from .errors import CorruptFileError, UnsupportedFormatError
+from .errors import CorruptFileError, GeometryError, UnsupportedFormatError
 from .geometry import LPS_TO_RAS, voxel_sizes  # LPS_TO_RAS stays importable from here
 
 __all__ = [
@@ -75,7 +80,12 @@ def full_suffix(path: Path) -> str:
     return suffixes[-1] if suffixes else ""
 
 
-def load_volume(path: str | os.PathLike[str], *, series_uid: str | None = None) -> nib.Nifti1Image:
+def load_volume(
+    path: str | os.PathLike[str],
+    *,
+    series_uid: str | None = None,
+    frames: Sequence[int] | None = None,
+) -> nib.Nifti1Image:
     """Load an image file, or a folder holding a DICOM series, as a NIfTI-1 image.
 
     Parameters
@@ -84,6 +94,10 @@ def load_volume(path: str | os.PathLike[str], *, series_uid: str | None = None) 
         A file in any format of the table above, or a folder of DICOM slices.
     series_uid
         For a folder holding several series: the SeriesInstanceUID to read.
+    frames
+        For an enhanced multi-frame DICOM file holding several volumes (stacks, echoes,
+        time points, segments): the 1-based frame numbers of the one to read (the error
+        raised without it lists them).
 
     Returns
     -------
@@ -93,7 +107,7 @@ def load_volume(path: str | os.PathLike[str], *, series_uid: str | None = None) 
     Raises
     ------
     CourseDataError
-        `UnsupportedFormatError`, `CorruptFileError`, `SeriesError` or
+        `UnsupportedFormatError`, `CorruptFileError`, `SeriesError`, `GeometryError` or
         `MissingDecoderError`, each naming the file and the fix.
     """
     path = Path(path)
@@ -110,7 +124,7 @@ def load_volume(path: str | os.PathLike[str], *, series_uid: str | None = None) 
     if suffix in NRRD_SUFFIXES:
         return load_nrrd(path)
     if suffix in DICOM_SUFFIXES or is_dicom(path):
-        return dicom_to_nifti(dicom.read_file_volume(path))
+        return dicom_to_nifti(dicom.read_file_volume(path, frames=frames))
     raise UnsupportedFormatError(
         path,
         f"'{suffix}' is not a format the course reads.",
@@ -137,6 +151,8 @@ def load_with_nibabel(path: Path) -> nib.Nifti1Image:
             else "Copy the file again; if it is MINC-2, `pip install h5py`."
         )
         raise CorruptFileError(path, f"nibabel cannot read it ({error}).", hint) from error
+    check_pixdim(path, image)
+    check_affine(path, image.affine, header_detail(image))
     if isinstance(image, nib.Nifti1Image):  # NIfTI-1 or NIfTI-2 (a subclass)
         header = nib.Nifti1Header.from_header(image.header, check=False)
         header["sizeof_hdr"] = 348  # a NIfTI-2 header's size (540) does not carry over
@@ -144,6 +160,70 @@ def load_with_nibabel(path: Path) -> nib.Nifti1Image:
     result = nib.Nifti1Image(data, image.affine)
     result.header.set_xyzt_units("mm", "sec")
     return result
+
+
+def header_detail(image) -> str:
+    """The header fields the affine came from, for messages (NIfTI: pixdim and codes)."""
+    if isinstance(image, nib.Nifti1Image):
+        header = image.header
+        pixdim = [float(v) for v in header["pixdim"][1:4]]
+        return (
+            f"pixdim {pixdim}, qform_code {int(header['qform_code'])}, "
+            f"sform_code {int(header['sform_code'])}"
+        )
+    return f"zooms {[float(v) for v in image.header.get_zooms()[:3]]}"
+
+
+def raw_header(image):
+    """The image's header as stored, before nibabel's repairs (it sets zero pixdims to 1)."""
+    holder = image.file_map.get("header") or image.file_map["image"]  # pair, or one .nii
+    header_file = holder.filename
+    with nib.openers.ImageOpener(header_file) as handle:
+        return type(image.header).from_fileobj(handle, check=False)
+
+
+def check_pixdim(path: Path, image) -> None:
+    """Refuse an Analyze/NIfTI header whose stored voxel sizes are NaN, zero or negative.
+
+    nibabel warns and replaces a zero pixdim by 1 mm; with qform and sform codes 0 those
+    pixdims are the only geometry, and a made-up 1 mm is as wrong as an identity affine.
+    """
+    if not isinstance(image, nib.analyze.AnalyzeImage):  # NIfTI-1/-2 and Analyze only
+        return
+    header = raw_header(image)
+    spatial = min(3, max(int(header["dim"][0]), 1))
+    sizes = np.asarray(header["pixdim"][1 : 1 + spatial], dtype=np.float64)
+    if np.all(np.isfinite(sizes)) and np.all(sizes > 0):
+        return
+    raise GeometryError(
+        path,
+        f"its header stores voxel sizes (pixdim) {sizes.tolist()} mm, which are not positive "
+        f"numbers ({header_detail(image)}).",
+        "Rewrite the file with its true voxel sizes, e.g. "
+        "nib.save(nib.Nifti1Image(data, affine), path) with a known affine.",
+    )
+
+
+def check_affine(path: Path, affine: np.ndarray, detail: str) -> None:
+    """Refuse an affine with NaN/inf entries or a zero (or NaN) voxel size.
+
+    Raises
+    ------
+    GeometryError
+        Naming the file, the voxel sizes it gives and ``detail`` (where they came from).
+    """
+    affine = np.asarray(affine, dtype=np.float64)
+    sizes = voxel_sizes(affine) if np.all(np.isfinite(affine)) else None
+    if sizes is not None and np.all(sizes > 1e-6) and abs(np.linalg.det(affine[:3, :3])) > 0:
+        return
+    shown = "NaN or infinite" if sizes is None else f"{np.round(sizes, 6).tolist()} mm"
+    raise GeometryError(
+        path,
+        f"its voxel-to-world affine is unusable: voxel sizes {shown} ({detail}).",
+        "Rewrite the file with its true voxel sizes and orientation, e.g. "
+        "nib.save(nib.Nifti1Image(data, affine), path) with a known affine; a header "
+        "without them cannot be placed in millimetres.",
+    )
 
 
 def load_nrrd(path: Path) -> nib.Nifti1Image:
@@ -169,6 +249,7 @@ def load_nrrd(path: Path) -> nib.Nifti1Image:
     affine[:3, :3] = directions[spatial].T
     affine[:3, 3] = np.asarray(header.get("space origin", np.zeros(3)), dtype=np.float64)
     affine = np.diag([*NRRD_SPACES[space], 1.0]) @ affine
+    check_affine(path, affine, "NRRD space directions")
     if spatial != list(range(len(spatial))):  # a leading list axis (e.g. vectors): move it last
         data = np.moveaxis(data, [i for i in range(data.ndim) if i not in spatial], -1)
     image = nib.Nifti1Image(data, affine)

@@ -38,7 +38,8 @@ class SliceRecord:
     ImagePositionPatient (3 values, mm, LPS), ``None`` when absent; ``spacing`` is
     ``(column spacing, row spacing)`` in mm (PixelSpacing reversed) and ``thickness`` the
     SliceThickness (used only for a single slice); ``pixels`` are the
-    physical values ``(rows, columns)``, or ``None`` for a file without pixel data.
+    physical values ``(rows, columns)``, or ``None`` for a file without pixel data;
+    ``frames`` is NumberOfFrames (a multi-frame file is not a slice).
     """
 
     path: Path
@@ -51,6 +52,7 @@ class SliceRecord:
     rows: int
     columns: int
     pixels: np.ndarray | None
+    frames: int = 1
 
 
 def read_slice(path: Path) -> SliceRecord:
@@ -70,6 +72,7 @@ def read_slice(path: Path) -> SliceRecord:
         rows=int(dicom.raw_value(ds, "Rows", 0)),
         columns=int(dicom.raw_value(ds, "Columns", 0)),
         pixels=dicom.pixel_values(ds, path) if "PixelData" in ds else None,
+        frames=int(dicom.raw_value(ds, "NumberOfFrames", 1) or 1),
     )
 
 
@@ -110,6 +113,12 @@ def check_slices(records: Sequence[SliceRecord]) -> np.ndarray:
     for record in records:
         if record.pixels is None:
             raise SeriesError(record.path, "has no pixel data.", "Remove it from the folder.")
+        if record.frames > 1:
+            raise SeriesError(
+                record.path,
+                f"is a multi-frame file ({record.frames} frames), not one slice of a series.",
+                "Load it on its own with load_volume(file), or move it out of the folder.",
+            )
         if record.orientation is None or record.position is None:
             raise SeriesError(
                 record.path,
@@ -131,12 +140,20 @@ def check_slices(records: Sequence[SliceRecord]) -> np.ndarray:
                 f"is {record.rows}x{record.columns}, unlike {first.path.name}.",
                 "Remove the slices that don't belong.",
             )
-    normal = np.cross(first.orientation[:3], first.orientation[3:])
+    normal = np.cross(*dicom.unit_directions(first.orientation, first.path))
     return np.array([np.dot(normal, record.position) for record in records])
 
 
-def check_spacing(depths: np.ndarray, records: Sequence[SliceRecord], folder: Path) -> None:
-    """Refuse duplicate positions, gaps and uneven spacing (``depths`` sorted, mm)."""
+def check_spacing(
+    depths: np.ndarray, paths: Sequence[Path], names: Sequence[str], where: Path
+) -> None:
+    """Refuse duplicate positions, gaps and uneven spacing.
+
+    ``depths`` are the sorted positions along the slice normal (mm); ``paths`` and
+    ``names`` say, for each, which file to blame and how to call it (a file name, or
+    ``"frame 12"`` in a multi-frame file); ``where`` is the folder or file for messages
+    about the whole stack.
+    """
     if len(depths) < 2:
         return
     steps = np.diff(depths)
@@ -144,9 +161,8 @@ def check_spacing(depths: np.ndarray, records: Sequence[SliceRecord], folder: Pa
     if duplicate.size:
         i = duplicate[0]
         raise SeriesError(
-            records[i + 1].path,
-            f"is at the same position ({depths[i]:.3f} mm along the normal) as "
-            f"{records[i].path.name}.",
+            paths[i + 1],
+            f"is at the same position ({depths[i]:.3f} mm along the normal) as {names[i]}.",
             "Remove duplicate slices (or pick one series/echo/time point).",
         )
     median = float(np.median(steps))
@@ -154,10 +170,9 @@ def check_spacing(depths: np.ndarray, records: Sequence[SliceRecord], folder: Pa
     if uneven.size:
         i = uneven[0]
         raise SeriesError(
-            folder,
-            f"slice spacing is uneven: {steps[i]:.3f} mm between {records[i].path.name} and "
-            f"{records[i + 1].path.name}, where most are {median:.3f} mm apart "
-            "(a missing slice?).",
+            where,
+            f"slice spacing is uneven: {steps[i]:.3f} mm between {names[i]} and "
+            f"{names[i + 1]}, where most are {median:.3f} mm apart (a missing slice?).",
             "Find the missing slices, or read the parts on either side of the gap separately.",
         )
 
@@ -168,9 +183,12 @@ def read_series(
     """Assemble the DICOM series in ``folder`` into one volume.
 
     Returns a `dicom.DicomVolume`: voxels ``(columns, rows, slices)`` in physical units
-    and the voxel -> LPS affine (mm), with the files in slice order.
+    (``(columns, rows, slices, 3)`` for colour, as for a single colour file) and the
+    voxel -> LPS affine (mm), with the files in slice order. Direction cosines are
+    normalised (`dicom.unit_directions`).
 
-    Raises `SeriesError` for several series without ``series_uid``, slices with another
+    Raises `GeometryError` for direction cosines far from unit length or orthogonality,
+    `SeriesError` for several series without ``series_uid``, slices with another
     orientation or size, duplicate positions, gaps or uneven spacing, files without pixel
     data; `CorruptFileError` for unreadable or truncated files; `MissingDecoderError`.
     """
@@ -182,14 +200,15 @@ def read_series(
     depths = check_slices(records)
     order = np.argsort(depths, kind="stable")
     records = [records[i] for i in order]
-    check_spacing(depths[order], records, folder)
+    check_spacing(depths[order], [r.path for r in records], [r.path.name for r in records], folder)
 
     first, last = records[0], records[-1]
-    row_dir, col_dir = first.orientation[:3], first.orientation[3:]
+    row_dir, col_dir = dicom.unit_directions(first.orientation, first.path)
     if len(records) > 1:
         step = (last.position - first.position) / (len(records) - 1)
     else:
         step = np.cross(row_dir, col_dir) * first.thickness
-    voxels = np.stack([record.pixels.T for record in records], axis=2)
+    # (rows, columns[, samples]) -> (columns, rows[, samples]); colour stays last
+    voxels = np.stack([np.swapaxes(record.pixels, 0, 1) for record in records], axis=2)
     affine = dicom.affine_from(row_dir, col_dir, first.spacing, first.position, step)
     return dicom.DicomVolume(voxels, affine, tuple(str(record.path) for record in records))

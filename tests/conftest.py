@@ -44,3 +44,74 @@ def oblique_image():
     import nibabel as nib
 
     return nib.Nifti1Image(values, affine)
+
+
+def corners_mm(image) -> np.ndarray:
+    """World coordinates (mm) of the 8 corner voxel centres of a 3D image, ``(8, 3)``."""
+    last = np.array(image.shape[:3]) - 1
+    ijk = np.array(
+        [[i, j, k, 1] for i in (0, last[0]) for j in (0, last[1]) for k in (0, last[2])]
+    )
+    return (image.affine @ ijk.T)[:3].T
+
+
+@pytest.fixture(scope="session")
+def dcm2niix(tmp_path_factory):
+    """A function: DICOM file or folder -> the NIfTI images dcm2niix makes of it (cached).
+
+    Runs the ``dcm2niix`` binary from its PyPI wheel once per input, uncompressed, without
+    BIDS sidecars, with ``-p n`` (Philips files scaled by RescaleSlope/Intercept, as DICOM
+    defines, not by Philips' private "precise" values). A file is copied alone into a
+    folder first, because dcm2niix converts folders. Returns ``[]`` when it writes nothing;
+    the shortest name first (the image itself, before ``..._ROI1`` overlays or ``_Eq_``).
+    """
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import nibabel as nib
+
+    binary = Path(sys.executable).with_name("dcm2niix")
+    if not binary.exists():
+        binary = shutil.which("dcm2niix")
+    if binary is None:
+        pytest.skip("dcm2niix is not installed (pip install dcm2niix)")
+    cache: dict[str, list] = {}
+    root = tmp_path_factory.mktemp("dcm2niix")
+
+    def convert(path) -> list:
+        path = Path(path)
+        if str(path) not in cache:
+            work = root / f"case{len(cache)}"
+            source, out = work / "in", work / "out"
+            out.mkdir(parents=True)
+            if path.is_dir():
+                source = path
+            else:
+                source.mkdir()
+                shutil.copy(path, source / "file.dcm")
+            subprocess.run(
+                [
+                    str(binary),
+                    "-p",
+                    "n",
+                    "-z",
+                    "n",
+                    "-b",
+                    "n",
+                    "-f",
+                    "%s_%e_%z",
+                    "-o",
+                    out,
+                    source,
+                ],
+                capture_output=True,
+                check=False,
+                timeout=120,
+            )
+            written = sorted(out.glob("*.nii"), key=lambda p: (len(p.name), p.name))
+            cache[str(path)] = [nib.load(p) for p in written]  # the image before its ROIs
+        return cache[str(path)]
+
+    return convert

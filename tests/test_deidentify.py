@@ -1,4 +1,4 @@
-"""Tests for course_utils.deidentify: PS3.15 Annex E de-identification on top of dicognito."""
+"""Tests for course_utils.deidentify: PS3.15 Table E.1-1 as data, applied by tag, recursively."""
 
 from __future__ import annotations
 
@@ -164,29 +164,37 @@ def test_private_tags_are_removed_from_ct_small():
     assert not any(element.tag.is_private for element in out.iterall())
 
 
-def test_annex_e_removals_and_emptied_patient_sex(written):
+def test_annex_e_removals_and_emptied_attributes(written):
     ds = pydicom.dcmread(written[0])
-    for keyword in [
+    for keyword in [  # action X in Table E.1-1
         "StudyDescription",
         "SeriesDescription",
-        "ProtocolName",
         "ImageComments",
         "PatientAge",
         "PatientWeight",
-        "DeviceSerialNumber",
-        "SoftwareVersions",
         "InstitutionAddress",
         "RequestAttributesSequence",
+        "OtherPatientIDs",
+        "PerformingPhysicianName",
     ]:
         assert keyword not in ds, keyword
-    assert not any(element.tag.group == 0x6000 for element in ds)  # the overlay plane
+    assert (0x6000, 0x3000) not in ds  # overlay data (60xx,3000): X
     assert "SourceApplicationEntityTitle" not in ds.file_meta
-    assert "PatientSex" in ds and not ds.PatientSex
+    for keyword in ["PatientSex", "PatientName", "ReferringPhysicianName", "AccessionNumber"]:
+        assert keyword in ds and not ds[keyword].value, keyword  # action Z: present, empty
 
 
 def test_replaced_attributes_get_new_non_empty_values(written):
     ds = pydicom.dcmread(written[0])
-    for keyword in ["PatientName", "PatientID", "InstitutionName", "ReferringPhysicianName"]:
+    # D, or compounds that resolve to D (Z/D, X/D, X/Z/D): present, non-empty, not the original
+    for keyword in [
+        "PatientID",
+        "InstitutionName",
+        "OperatorsName",
+        "StationName",
+        "DeviceSerialNumber",
+        "ProtocolName",
+    ]:
         assert str(ds.data_element(keyword).value), keyword
         assert str(ds.data_element(keyword).value) != SECRETS[keyword]
 
@@ -199,9 +207,11 @@ def test_keep_retains_listed_attributes_and_records_them():
     assert "kept SeriesDescription" in out.DeidentificationMethod
 
 
-def test_keep_of_an_attribute_that_is_replaced_not_removed_is_an_error():
-    with pytest.raises(ValueError, match="PatientName"):
-        anonymize(make_slice(0), seed=1, keep=("PatientName",))
+def test_keep_of_a_uid_or_an_attribute_outside_the_table_is_an_error():
+    with pytest.raises(ValueError, match="StudyInstanceUID"):
+        anonymize(make_slice(0), seed=1, keep=("StudyInstanceUID",))
+    with pytest.raises(ValueError, match="Rows"):
+        anonymize(make_slice(0), seed=1, keep=("Rows",))
 
 
 def test_every_listed_keyword_is_a_dicom_keyword():
@@ -309,10 +319,10 @@ def test_date_time_intervals_survive_across_the_series(written):
     assert datetime.timedelta(days=-730) <= offset <= datetime.timedelta(days=-62)
 
 
-def test_birth_date_is_shifted_not_kept(written):
+def test_birth_date_is_emptied_as_the_table_says(written):
+    # Patient's Birth Date: Z, and the Modified Dates option does not clean it
     ds = pydicom.dcmread(written[0])
-    shift = as_datetime(ds.PatientBirthDate) - as_datetime(SECRETS["PatientBirthDate"])
-    assert datetime.timedelta(days=-731) <= shift <= datetime.timedelta(days=-62)
+    assert "PatientBirthDate" in ds and ds.PatientBirthDate == ""
 
 
 # -- pixels, geometry and the input ------------------------------------------------------
@@ -387,7 +397,7 @@ def test_returned_paths_are_the_files_in_dst_named_by_new_uid(written, tmp_path)
 def test_same_seed_gives_identical_output_and_another_seed_does_not():
     first, second = anonymize(make_slice(0), seed=7), anonymize(make_slice(0), seed=7)
     assert first == second and first.file_meta == second.file_meta
-    assert anonymize(make_slice(0), seed=8).PatientName != first.PatientName
+    assert anonymize(make_slice(0), seed=8).PatientID != first.PatientID
 
 
 def test_same_seed_writes_byte_identical_series(series_dir, tmp_path):
@@ -472,7 +482,7 @@ def test_non_dicom_file_raises_and_leaves_no_destination(series_dir, tmp_path):
 @pytest.mark.filterwarnings("ignore:Invalid value for VR DA")
 def test_failure_while_writing_removes_the_partial_folder(series_dir, tmp_path):
     ds = pydicom.dcmread(series_dir / "slice_4.dcm")
-    ds.ContentDate = "2024-03-15"  # not YYYYMMDD: dicognito cannot shift it
+    ds.ContentDate = "2024-03-15"  # not YYYYMMDD: it cannot be shifted
     ds.save_as(series_dir / "slice_4.dcm")
     with pytest.raises(DeidentificationError, match="slice_4.dcm"):
         anonymize_series(series_dir, tmp_path / "dst", seed=1)
@@ -530,3 +540,290 @@ def test_series_fills_and_honours_the_callers_uid_map(series_dir, tmp_path):
     assert ds.StudyInstanceUID == "1.2.3.4.5"
     assert uid_map[SERIES_UID] == ds.SeriesInstanceUID
     assert {uid_map[sop_uid(k)] + ".dcm" for k in range(N_SLICES)} == {p.name for p in written}
+
+
+# -- Table E.1-1 as data, one test per action class -----------------------------------------
+
+
+def test_the_table_is_ps3_15_table_e1_1_with_its_row_counts():
+    from course_utils.deidentify import annex_e_table
+
+    rules = annex_e_table()
+    assert len(rules) == 621  # DICOM 2024b
+    counts = {}
+    for rule in rules:
+        counts[rule.basic] = counts.get(rule.basic, 0) + 1
+    assert counts == {
+        "X": 384,
+        "D": 92,
+        "U": 54,
+        "Z": 42,
+        "X/D": 22,
+        "X/Z": 11,
+        "X/Z/D": 8,
+        "Z/D": 6,
+        "X/Z/U*": 2,
+    }
+    assert sum(rule.modified_dates == "C" for rule in rules) == 165
+    by_tag = {rule.tag: rule for rule in rules}
+    # rows checked by hand against the standard's text
+    assert (by_tag["(0008,1070)"].name, by_tag["(0008,1070)"].basic) == (
+        "Operators' Name",
+        "X/Z/D",
+    )
+    assert (by_tag["(0008,0201)"].basic, by_tag["(0008,0201)"].modified_dates) == ("X", "C")
+    assert (by_tag["(0010,0030)"].basic, by_tag["(0010,0030)"].modified_dates) == ("Z", "")
+    assert by_tag["(0008,1140)"].basic == "X/Z/U*"
+    for rule in rules:
+        if rule.keyword:
+            assert tag_for_keyword(rule.keyword) == int(rule.tag[1:5] + rule.tag[6:10], 16)
+
+
+def identified(**elements) -> Dataset:
+    """MR_small with BurnedInAnnotation NO and ``elements`` set (keyword=value or (VR, value))."""
+    ds = pydicom.dcmread(MR_SMALL)
+    ds.BurnedInAnnotation = "NO"
+    for keyword, value in elements.items():
+        if isinstance(value, tuple):
+            ds.add_new(tag_for_keyword(keyword), *value)
+        else:
+            setattr(ds, keyword, value)
+    return ds
+
+
+def test_action_x_removes_at_every_nesting_level():
+    item = Dataset()
+    item.PatientComments = "lives at 12 Wobble Lane"
+    inner = Dataset()
+    inner.PatientComments = "deeper secret"
+    item.ReferencedStudySequence = [inner]  # X/Z -> Z on the sequence, X inside would not run
+    ds = identified(PatientComments="comment", OtherPatientIDsSequence=[copy.deepcopy(item)])
+    ds.ContributingEquipmentSequence = [item]  # not in the table: kept, cleaned inside
+    out = anonymize(ds, seed=1)
+    assert "PatientComments" not in out and "OtherPatientIDsSequence" not in out
+    assert "PatientComments" not in out.ContributingEquipmentSequence[0]
+    assert len(out.ContributingEquipmentSequence[0].ReferencedStudySequence) == 0
+
+
+def test_action_z_empties_and_keeps_the_attribute():
+    out = anonymize(identified(AccessionNumber="ACC123456", PatientName="DOE^JANE"), seed=1)
+    assert out.AccessionNumber == "" and str(out.PatientName) == ""
+
+
+def test_action_d_replaces_by_attribute_not_by_vr():
+    # Measured before: Operators' Name stored with VR LO survived (replacement went by VR).
+    ds = identified(OperatorsName=("LO", "TECHNICIAN^TERESA"), StationName="SCANNER-ROOM-7")
+    out = anonymize(ds, seed=1)
+    assert out["OperatorsName"].VR == "LO" and out.OperatorsName
+    assert "TERESA" not in str(out.OperatorsName) and "ROOM-7" not in out.StationName
+    as_pn = anonymize(identified(OperatorsName="TECHNICIAN^TERESA"), seed=1)
+    assert as_pn["OperatorsName"].VR == "PN" and "TERESA" not in str(as_pn.OperatorsName)
+
+
+def test_action_u_remaps_uids_inside_sequences_consistently_across_a_batch():
+    source = identified()
+    seg = identified(Modality="SEG")
+    seg.SOPInstanceUID = ROOT + "77"
+    reference = Dataset()
+    reference.ReferencedSOPClassUID = source.SOPClassUID
+    reference.ReferencedSOPInstanceUID = source.SOPInstanceUID
+    series = Dataset()
+    series.SeriesInstanceUID = source.SeriesInstanceUID
+    series.ReferencedInstanceSequence = [reference]
+    seg.ReferencedSeriesSequence = [series]
+    uid_map: dict[str, str] = {}
+    new_source = anonymize(source, seed=4, uid_map=uid_map)
+    new_seg = anonymize(seg, seed=4, uid_map=uid_map)
+    referenced = new_seg.ReferencedSeriesSequence[0]
+    assert referenced.SeriesInstanceUID == new_source.SeriesInstanceUID != source.SeriesInstanceUID
+    assert (
+        referenced.ReferencedInstanceSequence[0].ReferencedSOPInstanceUID
+        == new_source.SOPInstanceUID
+    )
+    assert referenced.ReferencedInstanceSequence[0].ReferencedSOPClassUID == source.SOPClassUID
+
+
+def test_action_c_shifts_a_date_and_its_time_together():
+    out = anonymize(identified(SeriesDate="20240315", SeriesTime="235930.5"), seed=2)
+    before = as_datetime("20240315", "235930")
+    after = as_datetime(out.SeriesDate, out.SeriesTime.split(".")[0])
+    shift = after - before
+    assert datetime.timedelta(days=-730) <= shift <= datetime.timedelta(days=-62)
+    assert out.SeriesTime.endswith(".5")  # precision kept
+    lone = anonymize(identified(SeriesDate="20240315"), seed=2)  # no time: moved from 00:00
+    assert lone.SeriesDate == (as_datetime("20240315") + shift).strftime("%Y%m%d")
+
+
+@pytest.mark.parametrize(
+    ("elements", "time_keyword"),
+    [
+        ({"ContentDate": "", "ContentTime": "093015"}, "ContentTime"),
+        ({"SeriesTime": "141516"}, "SeriesTime"),
+    ],
+    ids=["empty-date", "absent-date"],
+)
+def test_a_time_whose_date_is_empty_or_absent_is_emptied(elements, time_keyword):
+    # Measured before: ContentTime with an empty date and SeriesTime without one were kept.
+    ds = identified(**elements)
+    if "SeriesTime" in elements:
+        del ds.SeriesDate
+    out = anonymize(ds, seed=1)
+    assert time_keyword in out and out[time_keyword].value == ""
+
+
+def test_timezone_offset_from_utc_is_removed():
+    # Measured before: kept. Its action is X; the Modified Dates option's C cannot shift it.
+    out = anonymize(identified(TimezoneOffsetFromUTC="+0100"), seed=1)
+    assert "TimezoneOffsetFromUTC" not in out
+
+
+def test_date_times_keep_precision_fraction_and_offset():
+    out = anonymize(identified(AcquisitionDateTime="20240315103010.25+0100"), seed=3)
+    assert len(out.AcquisitionDateTime) == len("20240315103010.25+0100")
+    assert out.AcquisitionDateTime.endswith(".25+0100")
+    short = anonymize(identified(AcquisitionDateTime="202403"), seed=3)
+    assert len(short.AcquisitionDateTime) == 6 and short.AcquisitionDateTime != "202403"
+
+
+def test_curves_and_overlay_data_are_removed_but_overlay_geometry_is_not_in_the_table():
+    ds = identified()
+    ds.add_new(0x50000010, "US", 1)  # Curve Dimensions: (50xx,xxxx) X
+    ds.add_new(0x60004000, "LT", "overlay by DR ZEBULON")  # Overlay Comments: X
+    out = anonymize(ds, seed=1)
+    assert 0x50000010 not in out and 0x60004000 not in out
+
+
+# -- the public PHI corpus: pydicom/deid's test data (deid-data) -----------------------------
+
+deid_data = pytest.importorskip("deid_data")
+DEID_ROOT = Path(deid_data.__file__).parent / "data"
+DEID_FILES = sorted(p for p in DEID_ROOT.rglob("*") if p.suffix in (".dcm", ".zip"))
+TEXT_VRS = {"AE", "AS", "CS", "DA", "DS", "DT", "IS", "LO", "LT", "PN", "SH", "ST", "TM"}
+TEXT_VRS |= {"UC", "UI", "UR", "UT"}
+
+
+def read_corpus_file(path: Path) -> Dataset:
+    """A deid-data file (its zipped cines unzipped in memory)."""
+    if path.suffix == ".zip":
+        import io
+        import zipfile
+
+        with zipfile.ZipFile(path) as archive:
+            (name,) = archive.namelist()
+            return pydicom.dcmread(io.BytesIO(archive.read(name)))
+    return pydicom.dcmread(path)
+
+
+def table_values(ds: Dataset) -> set[str]:
+    """Every value of >= 4 characters held by an attribute of Table E.1-1, at any depth.
+
+    Private attributes count (their row is (gggg,eeee), action X); standard UIDs
+    (1.2.840.10008...) are kept by design and left out.
+    """
+    from course_utils.deidentify import action_for
+
+    values = set()
+    for dataset in (ds.file_meta, ds):
+        for element in dataset.iterall():
+            if not (element.tag.is_private or action_for(element.tag)):
+                continue
+            raw = element.value
+            if element.VR == "UN" and isinstance(raw, bytes):
+                text = raw.decode("latin-1")
+                raw = text if text.isprintable() else None
+            elif element.VR not in TEXT_VRS or raw is None:
+                continue
+            for value in raw if isinstance(raw, (list, pydicom.multival.MultiValue)) else [raw]:
+                value = str(value).strip(" \x00")
+                if len(value) >= 4 and not value.startswith("1.2.840.10008."):
+                    values.add(value)
+    return values
+
+
+CODED_ENTRY = {"CodeValue", "CodingSchemeDesignator", "CodeMeaning"}
+
+
+def coded_text(ds: Dataset) -> set[str]:
+    """The code values and meanings of coded entries (Procedure Code Sequence...) in ``ds``.
+
+    Table E.1-1 does not list these sequences, so the basic profile keeps them: a study
+    described as "CT BRAIN WO IVCON" keeps that code meaning even though its (removed)
+    StudyDescription held the same words. They are the only allowed repeats.
+    """
+    return {str(e.value).strip() for e in ds.iterall() if e.keyword in CODED_ENTRY and e.value}
+
+
+@pytest.fixture(scope="module")
+def deid_corpus(tmp_path_factory):
+    """Each deid-data file de-identified in one batch (one seed, one uid_map), written out.
+
+    Files whose BurnedInAnnotation is YES are refused (checked first), then de-identified
+    as if their pixels had been cleaned, so that their headers are checked too.
+    """
+    folder = tmp_path_factory.mktemp("deid")
+    uid_map: dict[str, str] = {}
+    results = {}
+    for k, path in enumerate(DEID_FILES):
+        original = read_corpus_file(path)
+        refused = False
+        if str(original.get("BurnedInAnnotation", "")).upper() == "YES":
+            with pytest.raises(BurnedInAnnotationError):
+                anonymize(original, seed="corpus", uid_map=uid_map)
+            refused = True
+            original.BurnedInAnnotation = "NO"  # as if the pixels had been cleaned
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", BurnedInAnnotationWarning)
+            out = anonymize(original, seed="corpus", uid_map=uid_map)
+        target = folder / f"out{k}.dcm"
+        out.save_as(target, enforce_file_format=True)
+        results[path.name] = (original, target, refused)
+    return results
+
+
+def test_the_corpus_is_deid_datas_files():
+    names = {p.name for p in DEID_FILES}
+    assert len(DEID_FILES) == 15 and {"cat.dcm", "ctbrain1.dcm", "RGB_CINE.zip"} <= names
+
+
+@pytest.mark.parametrize("name", [p.name for p in DEID_FILES])
+def test_no_original_value_of_a_table_attribute_survives_in_the_output_bytes(deid_corpus, name):
+    # Measured before: 9 values of 4 attributes leaked (Operators' Name as LO, times whose
+    # date is empty or absent, Timezone Offset From UTC).
+    original, written, _ = deid_corpus[name]
+    raw = written.read_bytes()
+    out = pydicom.dcmread(written)
+    pixels = out.PixelData if "PixelData" in out else b""
+    assert pixels == original.PixelData  # identical, so the search may skip it
+    start = raw.find(pixels) if pixels else len(raw)
+    header_bytes = raw[:start] + raw[start + len(pixels) :]
+    coded = coded_text(out)
+    found = {v for v in table_values(original) if v.encode("latin-1", "replace") in header_bytes}
+    assert sorted(found - coded) == []
+    assert len(found & coded) <= 1  # at most one procedure name, kept as a code meaning
+
+
+@pytest.mark.parametrize("name", [p.name for p in DEID_FILES])
+def test_corpus_outputs_read_back_with_pixels_and_geometry_byte_identical(deid_corpus, name):
+    original, written, refused = deid_corpus[name]
+    out = pydicom.dcmread(written)
+    assert out.PatientIdentityRemoved == "YES"
+    assert out.SOPInstanceUID != original.SOPInstanceUID
+    for keyword in [*GEOMETRY, "PixelData", "NumberOfFrames", "SamplesPerPixel"]:
+        if keyword in original:
+            assert out[keyword].value == original[keyword].value, keyword
+    assert (
+        out.file_meta.TransferSyntaxUID == original.file_meta.TransferSyntaxUID
+    )  # same encoding: pixel bytes need no re-encoding
+    assert not any(element.tag.is_private for element in out.iterall())
+
+
+def test_action_d_on_a_sequence_replaces_the_free_text_it_holds():
+    item = Dataset()
+    item.TextValue = "Seen by Dr Zebulon Quixote"  # not in Table E.1-1 itself
+    item.ValueType = "TEXT"
+    item.PersonName = "QUIXOTE^ZEBULON"  # D in the table
+    out = anonymize(identified(ContentSequence=[item]), seed=1)  # Content Sequence: D
+    (cleaned,) = out.ContentSequence
+    assert "Zebulon" not in cleaned.TextValue and cleaned.TextValue
+    assert "QUIXOTE" not in str(cleaned.PersonName)
+    assert cleaned.ValueType == "TEXT"  # coded structure (CS) is kept

@@ -12,7 +12,7 @@ import pytest
 from pydicom.data import get_testdata_file
 
 from course_utils import io
-from course_utils.errors import CorruptFileError, UnsupportedFormatError
+from course_utils.errors import CorruptFileError, GeometryError, UnsupportedFormatError
 
 NIBABEL_DATA = Path(nib.__file__).parent / "tests" / "data"
 
@@ -94,9 +94,107 @@ def test_a_dicom_series_folder_matches_simpleitk(tmp_path, oblique_image):
     )
 
 
-def test_colour_jpeg_baseline_loads_with_a_trailing_colour_axis():
-    image = io.load_volume(get_testdata_file("SC_rgb_jpeg_dcmtk.dcm"))
+def placed(ds, z: float = 0.0):
+    """``ds`` given an axial position in the patient (0.5 mm pixels, at height ``z``)."""
+    ds.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
+    ds.ImagePositionPatient = [10.0, 20.0, z]
+    ds.PixelSpacing = [0.5, 0.5]
+    ds.SliceThickness = 2.0
+    return ds
+
+
+def test_colour_jpeg_baseline_loads_with_a_trailing_colour_axis(tmp_path):
+    placed(pydicom.dcmread(get_testdata_file("SC_rgb_jpeg_dcmtk.dcm"))).save_as(tmp_path / "c.dcm")
+    image = io.load_volume(tmp_path / "c.dcm")
     assert image.shape == (100, 100, 1, 3)
+
+
+def test_a_colour_series_in_a_folder_is_columns_rows_slices_colour(tmp_path):
+    # Measured before: (3, columns, slices, rows) for a folder, right for the single file.
+    source = pydicom.dcmread(get_testdata_file("SC_rgb_small_odd.dcm"))  # 3 rows x 5 columns
+    folder = tmp_path / "colour"
+    folder.mkdir()
+    for k in range(3):
+        ds = placed(pydicom.dcmread(get_testdata_file("SC_rgb_small_odd.dcm")), z=2.0 * k)
+        ds.SeriesInstanceUID = "1.2.3.4"
+        ds.SOPInstanceUID = f"1.2.3.4.{k}"
+        ds.save_as(folder / f"slice{k}.dcm")
+    image = io.load_volume(folder)
+    assert image.shape == (source.Columns, source.Rows, 3, 3)
+    single = io.load_volume(folder / "slice1.dcm")
+    np.testing.assert_array_equal(
+        np.asarray(image.dataobj)[:, :, 1], np.asarray(single.dataobj)[:, :, 0]
+    )
+    np.testing.assert_array_equal(
+        np.asarray(single.dataobj)[:, :, 0], source.pixel_array.swapaxes(0, 1)
+    )
+
+
+def test_a_file_without_patient_geometry_is_refused_not_given_an_identity():
+    with pytest.raises(GeometryError, match="SC_rgb.dcm: has no ImagePositionPatient"):
+        io.load_volume(get_testdata_file("SC_rgb.dcm"))
+
+
+def test_direction_cosines_are_normalised_within_the_tolerance(tmp_path):
+    # Measured before: 0.09 mm off at the far corner of a file whose cosine has norm 0.9995.
+    ds = pydicom.dcmread(get_testdata_file("MR_small.dcm"))
+    exact = io.load_volume(get_testdata_file("MR_small.dcm")).affine
+    row = np.array([float(v) for v in ds.ImageOrientationPatient[:3]])
+    ds.ImageOrientationPatient = [*(row * 0.9995), *ds.ImageOrientationPatient[3:]]
+    ds.save_as(tmp_path / "short.dcm")
+    np.testing.assert_allclose(io.load_volume(tmp_path / "short.dcm").affine, exact, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("orientation", "match"),
+    [
+        ([0.99, 0, 0, 0, 1, 0], "lengths \\[0.99, 1.0\\]"),
+        ([1, 0, 0, 0.01, 0.99995, 0], "not orthogonal"),
+        ([1, 0, 0, 0, 0, 0], "lengths"),
+    ],
+)
+def test_direction_cosines_far_from_a_rotation_are_refused(tmp_path, orientation, match):
+    ds = pydicom.dcmread(get_testdata_file("MR_small.dcm"))
+    ds.ImageOrientationPatient = orientation
+    ds.save_as(tmp_path / "bad.dcm")
+    with pytest.raises(GeometryError, match=f"bad.dcm: .*{match}"):
+        io.load_volume(tmp_path / "bad.dcm")
+
+
+def nifti_with_header(tmp_path, pixdim, codes=(0, 0), affine=None) -> Path:
+    """A 4x4x4 NIfTI-1 whose pixdim[1:4] bytes and qform/sform codes are set by hand."""
+    import struct
+
+    image = nib.Nifti1Image(np.zeros((4, 4, 4), np.int16), np.eye(4) if affine is None else affine)
+    path = tmp_path / "odd.nii"
+    nib.save(image, path)
+    header = bytearray(path.read_bytes())
+    header[80:92] = struct.pack("<3f", *pixdim)
+    header[252:256] = struct.pack("<2h", *codes)  # qform_code, sform_code
+    if affine is not None and not np.all(np.isfinite(affine)):
+        header[280:328] = struct.pack("<12f", *np.asarray(affine)[:3].ravel())  # srow_x/y/z
+    path.write_bytes(bytes(header))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("pixdim", "codes", "nan_affine", "match"),
+    [
+        ((np.nan, np.nan, np.nan), (0, 0), False, "pixdim.*nan.*qform_code 0, sform_code 0"),
+        ((1.0, 0.0, 1.0), (0, 0), False, "pixdim\\) \\[1.0, 0.0, 1.0\\] mm"),
+        ((1.0, 1.0, np.nan), (1, 0), False, "pixdim.*qform_code 1"),
+        ((1.0, -2.0, 1.0), (0, 0), False, "not positive"),
+        ((1.0, 1.0, 1.0), (0, 1), True, "NaN or infinite.*sform_code 1"),
+    ],
+)
+def test_a_nifti_with_unusable_geometry_is_refused(tmp_path, pixdim, codes, nan_affine, match):
+    # Measured before: NaN voxel sizes with qform/sform codes 0 loaded without complaint.
+    affine = np.eye(4)
+    if nan_affine:
+        affine[0, 3] = np.nan
+    path = nifti_with_header(tmp_path, pixdim, codes, affine if nan_affine else None)
+    with pytest.raises(GeometryError, match=f"odd.nii: .*{match}.*Fix: Rewrite"):
+        io.load_volume(path)
 
 
 def test_nrrd_round_trip_and_simpleitk_agree(tmp_path, oblique_image):

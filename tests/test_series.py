@@ -124,3 +124,17 @@ def test_header_values_parsed_from_bytes_match_pydicom(series_folder):
     np.testing.assert_allclose(record.orientation, [float(v) for v in ds.ImageOrientationPatient])
     assert record.series_uid == ds.SeriesInstanceUID and record.rows == ds.Rows
     assert dicom.raw_value(ds, "PixelSpacing") == [float(v) for v in ds.PixelSpacing]
+
+
+def test_a_multi_frame_file_in_a_series_folder_is_refused(series_folder, oblique_image):
+    from course_utils import multiframe
+
+    multiframe.write_enhanced_mr(oblique_image, series_folder / "enhanced.dcm", seed=0)
+    edit(
+        series_folder / "enhanced.dcm",
+        SeriesInstanceUID=pydicom.dcmread(
+            next(p for p in series_folder.iterdir() if p.name != "enhanced.dcm")
+        ).SeriesInstanceUID,
+    )
+    with pytest.raises(SeriesError, match="enhanced.dcm: is a multi-frame file \\(8 frames\\)"):
+        series.read_series(series_folder)
