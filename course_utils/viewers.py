@@ -149,10 +149,14 @@ class SliceViewer:
         )
 
     def describe(self) -> str:
-        """One line saying what is on screen, e.g. ``T1: axial slice 40 of 94``."""
+        """One line saying what is on screen, e.g. ``T1: axial slice 40 (from 0) of 94``.
+
+        Slices are counted from 0, as NumPy indexes them: the last of 94 is slice 93.
+        """
         axis = self.axis_buttons.value
         plane = plotting.AXIS_NAMES[axis]
-        where = f"{plane} slice {self.slice_slider.value} of {self.volume.shape[axis]}"
+        count = self.volume.shape[axis]
+        where = f"{plane} slice {self.slice_slider.value} (from 0) of {count}"
         return f"{self.title}: {where}" if self.title else where
 
     def render(self) -> bytes:
