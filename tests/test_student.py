@@ -183,6 +183,41 @@ def test_an_unfilled_stub_is_not_done_yet_and_its_check_hands_on_the_course_vers
         assert callable(use) and use is not stub
 
 
+def definitions(cells: list) -> str:
+    """The top-level function definitions of ``cells``, without the rest of their code."""
+    chunks = []
+    for cell in cells:
+        if cell.cell_type != "code" or not (tree := student.parse_cell(cell.source)):
+            continue
+        source = student.python_source(cell.source)
+        for node in tree.body:
+            if isinstance(node, ast.FunctionDef):
+                chunks.append(ast.get_source_segment(source, node))
+    return "\n\n".join(chunks)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_solution_passes_its_check_and_is_handed_on(name, capsys):
+    """The instructor version's checks tick, so its later cells use the notebook's own code."""
+    import numpy as np
+    import torch
+    import torch.nn.functional as F
+
+    from course_utils import exercises as course_exercises
+
+    source = read(NOTEBOOKS / name)
+    for exercise in student.exercises(source, name):
+        (function,) = exercise.names
+        namespace = {"np": np, "torch": torch, "F": F, "exercises": course_exercises}
+        exec(definitions(source.cells[: exercise.solution + 1]), namespace)
+        solution = namespace[function]
+        call = check_call(source.cells[exercise.check], function)
+        use = eval(compile(ast.Expression(call), name, "eval"), namespace)
+        out = capsys.readouterr().out
+        assert out.startswith("✔"), f"the solution of {function} fails its check:\n{out}"
+        assert use is solution
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_outputs_counts_and_run_metadata_are_cleared(name, generated):
     learner = read(generated / name)
