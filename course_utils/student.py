@@ -7,11 +7,16 @@ course_utils.student``) writes ``student/NN_name.ipynb`` for every ``notebooks/N
 - every solution cell removed (the stub before it stays, so the exercise stays);
 - every output, execution count and execution timing cleared, widget state dropped;
 - the Binder and Colab badges of the title cell pointed at ``student/`` instead of
-  ``notebooks/``, and a note after the title cell saying where the instructor version lives.
+  ``notebooks/``, and a note after the title cell saying how the exercises work (it does not
+  link to the instructor version: that is where the solutions are).
 
 A solution cell must follow its stub: the nearest code cell before it defines the same
-functions and raises ``NotImplementedError``. Anything else raises `ExerciseStructureError`
-rather than silently dropping an exercise or leaking a solution. The output is deterministic
+functions and raises ``NotImplementedError``. The code cell after it must be the check, written
+``name = exercises.check_<name>(name)``: the check hands back the learner's function once it
+passes and the course's version until then, so a student notebook runs top to bottom with its
+exercises left undone (``tests/test_student_notebooks_run.py`` executes every one). Anything
+else raises `ExerciseStructureError` rather than silently dropping an exercise, leaking a
+solution or leaving a notebook that stops at the first exercise. The output is deterministic
 (same notebook in, same bytes out), so ``tests/test_student.py`` can check with
 `check_student_notebooks` that the committed ``student/`` folder is up to date.
 
@@ -30,7 +35,6 @@ from pathlib import Path
 
 import nbformat
 
-from . import REPOSITORY
 from .errors import CourseDataError, ExerciseStructureError
 from .files import atomic_write_text
 
@@ -63,11 +67,13 @@ NOTE_ID = "student-version-note"
 
 @dataclass(frozen=True)
 class Exercise:
-    """One exercise of a notebook: cell indices of its stub and solution, the names defined."""
+    """One exercise of a notebook: cell indices of its stub, solution and check, and the names
+    the stub defines."""
 
     stub: int
     solution: int
     names: tuple[str, ...]
+    check: int
 
 
 def is_solution(cell: nbformat.NotebookNode) -> bool:
@@ -122,6 +128,59 @@ def raises_not_implemented(source: str) -> bool:
     return False
 
 
+def rebinds_with_check(source: str, name: str) -> bool:
+    """Whether a cell rebinds ``name`` to what a check returns: ``name = exercises.check_x(name)``.
+
+    Examples
+    --------
+    >>> rebinds_with_check("f = exercises.check_f(f)\\nprint(f(2))", "f")
+    True
+    >>> rebinds_with_check("exercises.check_f(f)", "f")
+    False
+    """
+    tree = parse_cell(source)
+    for node in tree.body if tree else []:
+        if not (isinstance(node, ast.Assign) and isinstance(node.value, ast.Call)):
+            continue
+        call, targets = node.value, node.targets
+        if (
+            [getattr(target, "id", None) for target in targets] == [name]
+            and isinstance(call.func, ast.Attribute)
+            and getattr(call.func.value, "id", None) == "exercises"
+            and call.func.attr.startswith("check_")
+            and [getattr(arg, "id", None) for arg in call.args[:1]] == [name]
+        ):
+            return True
+    return False
+
+
+def next_code_cell(cells: Sequence[nbformat.NotebookNode], index: int) -> int | None:
+    """Index of the nearest code cell after ``cells[index]``, or ``None``."""
+    for later in range(index + 1, len(cells)):
+        if cells[later].cell_type == "code":
+            return later
+    return None
+
+
+def find_check(cells: Sequence[nbformat.NotebookNode], exercise: Exercise, where: str) -> int:
+    """Index of the check cell right after the solution; raises if it doesn't rebind the names."""
+    check = next_code_cell(cells, exercise.solution)
+    source = cells[check].source if check is not None else ""
+    missing = [name for name in exercise.names if not rebinds_with_check(source, name)]
+    if check is None or missing:
+        name = (missing or exercise.names)[0]
+        raise ExerciseStructureError(
+            where,
+            f"the solution of {name} (cell {exercise.solution}) is not followed by a check "
+            f"that hands the function on: its next code cell must contain "
+            f"`{name} = exercises.check_<name>({name})`.",
+            "A check returns the learner's function once it passes and the course's version "
+            "until then, so the cells after it run either way (see CONTRIBUTING.md, 'Adding "
+            "an exercise').",
+        )
+    return check
+
+
 def previous_code_cell(cells: Sequence[nbformat.NotebookNode], index: int) -> int | None:
     """Index of the nearest code cell before ``cells[index]``, or ``None``."""
     for earlier in range(index - 1, -1, -1):
@@ -148,7 +207,8 @@ def find_stub(cells: Sequence[nbformat.NotebookNode], solution: int, where: str)
     if stub is not None and not is_solution(cells[stub]):
         stub_source = cells[stub].source
         if defined_names(stub_source) == names and raises_not_implemented(stub_source):
-            return Exercise(stub, solution, names)
+            exercise = Exercise(stub, solution, names, check=-1)
+            return Exercise(stub, solution, names, find_check(cells, exercise, where))
     raise ExerciseStructureError(
         where,
         f"the solution of {', '.join(names)} (cell {solution}, id {cells[solution].get('id')}) "
@@ -189,18 +249,20 @@ def repoint_badges(markdown: str) -> str:
     return BADGE_URL.sub(repoint, markdown)
 
 
-def student_note(name: str) -> nbformat.NotebookNode:
-    """The markdown cell, placed after the title, that says this is the student version."""
-    instructor_url = f"{REPOSITORY}/blob/main/notebooks/{name}"
+def student_note() -> nbformat.NotebookNode:
+    """The markdown cell, placed after the title, that says this is the student version.
+
+    It explains the exercises and does not link to the instructor version (the solutions).
+    """
     text = (
         "> **This is the student version.** Each exercise is a function with blanks (`...`):\n"
         "> fill them in, delete the `raise NotImplementedError(...)` line and run the check cell\n"
-        "> below it. Later cells may use your function, so finish each exercise before going on.\n"
-        "> The instructor version, with the solutions and the outputs of a full run, is\n"
-        f"> [`notebooks/{name}`]({instructor_url}).\n"
+        "> below it. Until your function passes its check, the cells after it use the course's\n"
+        "> own version (the check names it), so **Run All** works with exercises left undone.\n"
+        "> Your instructor has the solutions.\n"
         ">\n"
-        "> *Generated by `make student` from that notebook: edit the instructor version, never\n"
-        "> this file.*"
+        "> *Generated by `make student` from the instructor version of this notebook: edit that\n"
+        "> one, never this file.*"
     )
     cell = nbformat.v4.new_markdown_cell(text)
     cell["id"] = NOTE_ID
@@ -234,7 +296,7 @@ def student_notebook(notebook: nbformat.NotebookNode, name: str) -> nbformat.Not
     cells = [cleared(cell) for cell in notebook.cells if not is_solution(cell)]
     title = title_index(cells, name)
     cells[title].source = repoint_badges(cells[title].source)
-    cells.insert(title + 1, student_note(name))
+    cells.insert(title + 1, student_note())
     student = nbformat.from_dict({**notebook, "cells": cells})
     student.metadata.pop("widgets", None)  # saved widget views are outputs too
     nbformat.validate(student)

@@ -151,6 +151,73 @@ def test_each_stub_raises_a_student_exercise_error(name, generated):
         assert "..." in stub, f"the stub of {exercise.names} has no blanks"
 
 
+def check_call(cell: nbformat.NotebookNode, name: str) -> ast.Call:
+    """The ``exercises.check_x(name)`` call of a check cell."""
+    for node in ast.parse(cell.source).body:
+        if isinstance(node, ast.Assign) and [t.id for t in node.targets] == [name]:
+            return node.value
+    raise AssertionError(f"no `{name} = exercises.check_...({name})` in {cell.source!r}")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_an_unfilled_stub_is_not_done_yet_and_its_check_hands_on_the_course_version(name, capsys):
+    """Each stub, run as the student gets it, raises NotImplementedError before any blank
+    (a truthy ``if ...:`` or ``a - ...``) can run, and its check says so."""
+    import numpy as np
+    import torch
+    import torch.nn.functional as F
+
+    from course_utils import exercises as course_exercises
+
+    source = read(NOTEBOOKS / name)
+    for exercise in student.exercises(source, name):
+        (function,) = exercise.names
+        namespace = {"np": np, "torch": torch, "F": F, "exercises": course_exercises}
+        exec(student.python_source(source.cells[exercise.stub].source), namespace)
+        stub = namespace[function]
+        call = check_call(source.cells[exercise.check], function)
+        use = eval(compile(ast.Expression(call), name, "eval"), namespace)
+        out = capsys.readouterr().out
+        assert "not done yet" in out, f"{function}: the unfilled stub gives\n{out}"
+        assert "the cells below use the course's version" in out
+        assert callable(use) and use is not stub
+
+
+def definitions(cells: list) -> str:
+    """The top-level function definitions of ``cells``, without the rest of their code."""
+    chunks = []
+    for cell in cells:
+        if cell.cell_type != "code" or not (tree := student.parse_cell(cell.source)):
+            continue
+        source = student.python_source(cell.source)
+        for node in tree.body:
+            if isinstance(node, ast.FunctionDef):
+                chunks.append(ast.get_source_segment(source, node))
+    return "\n\n".join(chunks)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_solution_passes_its_check_and_is_handed_on(name, capsys):
+    """The instructor version's checks tick, so its later cells use the notebook's own code."""
+    import numpy as np
+    import torch
+    import torch.nn.functional as F
+
+    from course_utils import exercises as course_exercises
+
+    source = read(NOTEBOOKS / name)
+    for exercise in student.exercises(source, name):
+        (function,) = exercise.names
+        namespace = {"np": np, "torch": torch, "F": F, "exercises": course_exercises}
+        exec(definitions(source.cells[: exercise.solution + 1]), namespace)
+        solution = namespace[function]
+        call = check_call(source.cells[exercise.check], function)
+        use = eval(compile(ast.Expression(call), name, "eval"), namespace)
+        out = capsys.readouterr().out
+        assert out.startswith("✔"), f"the solution of {function} fails its check:\n{out}"
+        assert use is solution
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_outputs_counts_and_run_metadata_are_cleared(name, generated):
     learner = read(generated / name)
@@ -169,8 +236,8 @@ def test_badges_point_at_the_student_notebook_and_a_note_follows_the_title(name,
     assert f"https://colab.research.google.com/github/{SLUG}/blob/main/student/{name})" in title
     assert "notebooks%2F" not in title and "/notebooks/" not in title
     assert f"# {name[:2]} · " in title
-    assert "student version" in note
-    assert f"({REPOSITORY}/blob/main/notebooks/{name})" in note
+    assert "student version" in note and "Run All" in note
+    assert REPOSITORY not in note and "notebooks/" not in note, "the note links to the solutions"
 
 
 def test_the_output_is_deterministic(generated, tmp_path):
@@ -204,7 +271,7 @@ STUB = '''def double(x):
 SOLUTION = '''def double(x):
     """Twice x."""
     return 2 * x  # the secret'''
-CHECK = "exercises.check_double(double)"
+CHECK = "double = exercises.check_double(double)"
 
 
 def tiny_notebook(*cells: str | tuple[str, str]) -> nbformat.NotebookNode:
@@ -270,6 +337,15 @@ def test_a_written_answer_tagged_solution_is_removed_too(write_tiny, tmp_path):
             [STUB, ("solution", SOLUTION), ("solution", SOLUTION)], id="two-solutions-one-stub"
         ),
         pytest.param([STUB, ("solution", "double = 2")], id="solution-defines-nothing"),
+        pytest.param(
+            [STUB, ("solution", SOLUTION), "exercises.check_double(double)"],
+            id="check-does-not-hand-the-function-on",
+        ),
+        pytest.param([STUB, ("solution", SOLUTION)], id="no-check-cell"),
+        pytest.param(
+            [STUB, ("solution", SOLUTION), "triple = exercises.check_double(triple)"],
+            id="check-of-another-function",
+        ),
     ],
 )
 def test_a_solution_without_its_stub_raises_and_writes_nothing(cells, write_tiny, tmp_path):
@@ -282,7 +358,12 @@ def test_a_solution_without_its_stub_raises_and_writes_nothing(cells, write_tiny
 def test_markdown_between_stub_and_solution_is_allowed(write_tiny):
     source = write_tiny(STUB, ("markdown", "Try first."), ("solution", SOLUTION), CHECK)
     [exercise] = student.exercises(read(source / "00_tiny.ipynb"))
-    assert (exercise.stub, exercise.solution, exercise.names) == (1, 3, ("double",))
+    assert (exercise.stub, exercise.solution, exercise.names, exercise.check) == (
+        1,
+        3,
+        ("double",),
+        4,
+    )
 
 
 def test_the_check_reports_missing_outdated_and_orphaned_notebooks(write_tiny, tmp_path):
