@@ -1,28 +1,34 @@
 """Datasets: BraTS-style folders as PyTorch tensors, normalised, with WT/TC/ET targets.
 
-`BraTSDataset` reads any of three folder layouts (`detect_layout` tells which one a folder is):
+`BraTSDataset` reads any of four folder layouts (`detect_layout` tells which one a folder is):
 
 ==============  ===============================================================================
 layout          what is on disk
 ==============  ===============================================================================
 ``brats2021``   ``<ID>/<ID>_{flair,t1,t1ce,t2}.nii.gz`` and ``<ID>/<ID>_seg.nii.gz``
+``brats2023``   BraTS 2023 and 2024 adult glioma (GLI): ``BraTS-GLI-<n>-<k>/`` folders holding
+                ``<ID>-{t2f,t1n,t1c,t2w}.nii.gz`` and ``<ID>-seg.nii.gz``. The two editions
+                name their files alike but code labels differently (2024 adds 4, the
+                resection cavity), so this layout needs ``edition="2023"`` or ``"2024"``.
+                The other BraTS 2023+ challenges (MEN, MET, PED, SSA) are not read.
 ``msd``         Medical Segmentation Decathlon Task01_BrainTumour: ``imagesTr/<ID>.nii.gz``
                 (4D: the modalities lie on the 4th axis, in the order of ``dataset.json``'s
                 ``"modality"`` entry), ``labelsTr/<ID>.nii.gz`` and ``dataset.json``
 ``synthbrats``  the ``brats2021`` layout plus SynthBraTS's ``manifest.json``
 ==============  ===============================================================================
 
-The two label codings differ (both are defined in `brats`), and this is where they are reconciled:
+The label codings differ (all are defined in `brats`), and this is where they are reconciled:
 
-========================================  =========  ========  =================  =============
-meaning                                   BraTS      MSD       class              regions
-                                          2021       Task01    (target="labels")  containing it
-========================================  =========  ========  =================  =============
-background                                0          0         0                  none
-necrotic / non-enhancing tumour core      1          2         1                  WT, TC
-peritumoural oedema                       2          1         2                  WT
-enhancing tumour                          4          3         3                  WT, TC, ET
-========================================  =========  ========  =================  =============
+====================================  ======  ========  =======  ======  =========  ===========
+meaning                               BraTS   BraTS     BraTS    MSD     class      regions
+                                      2021    2023 GLI  2024     Task01  (labels)   containing
+====================================  ======  ========  =======  ======  =========  ===========
+background                            0       0         0        0       0          none
+necrotic / non-enhancing tumour core  1       1         1        2       1          WT, TC
+peritumoural oedema                   2       2         2        1       2          WT
+enhancing tumour                      4       3         3        3       3          WT, TC, ET
+resection cavity (post-operative)     --      --        4        --      0          none
+====================================  ======  ========  =======  ======  =========  ===========
 
 Axes: every volume is reoriented to the closest canonical RAS+ orientation
 (``nibabel.as_closest_canonical``) before it becomes a tensor, so that an image is
@@ -60,6 +66,7 @@ from .errors import (
     CorruptFileError,
     DatasetIntegrityError,
     DatasetNotFoundError,
+    EditionUnknownError,
     GeometryMismatchError,
     IncompleteSubjectError,
 )
@@ -91,7 +98,11 @@ Target = Literal["regions", "labels"]
 
 #: The four MRI contrasts, in the default channel order (`brats.MODALITIES`).
 MODALITIES = brats.MODALITIES
-LAYOUTS = ("brats2021", "msd", "synthbrats")
+LAYOUTS = ("brats2021", "brats2023", "msd", "synthbrats")
+#: File names and label coding of each edition the ``brats2023`` layout can hold.
+GLI_EDITIONS = {"2023": brats.BRATS_2023_GLI_FILES, "2024": brats.BRATS_2024_GLI_FILES}
+#: The subject-folder prefix of the BraTS 2023+ adult glioma challenge, the one read here.
+GLI_PREFIX = "BraTS-GLI-"
 TARGETS = ("regions", "labels")
 #: Meaning of each class index of ``target="labels"`` (`brats.CLASS_NAMES`).
 CLASS_NAMES = brats.CLASS_NAMES
@@ -110,6 +121,7 @@ MSD_TO_BRATS = brats.label_mapping(brats.MSD_TASK01, brats.BRATS_2021)
 AFFINE_TOLERANCE = 1e-3
 LAYOUT_HINTS = (
     "BraTS 2021 (subject folders <ID>/ holding <ID>_flair.nii.gz ... <ID>_seg.nii.gz), "
+    "BraTS 2023/2024 GLI (BraTS-GLI-*/ folders holding <ID>-t2f.nii.gz ... <ID>-seg.nii.gz), "
     "MSD Task01_BrainTumour (imagesTr/ and labelsTr/ beside dataset.json) and "
     "SynthBraTS (the BraTS 2021 layout plus manifest.json)"
 )
@@ -122,7 +134,8 @@ class Subject:
 
     ``images`` holds one 3D file per requested modality (BraTS layouts) or one 4D file (MSD),
     in which case ``channels`` gives the index, on its 4th axis, of each requested modality.
-    ``coding`` says how ``label`` codes its values: ``"brats"`` (0/1/2/4) or ``"msd"`` (0-3).
+    ``coding`` says how ``label`` codes its values: ``"brats"`` (BraTS 2021, 0/1/2/4),
+    ``"brats2023"`` (0-3, ET = 3), ``"brats2024"`` (0-4, 4 the resection cavity) or ``"msd"``.
     """
 
     id: str
@@ -154,6 +167,11 @@ def subfolders(root: Path) -> list[Path]:
 def is_brats_subject(folder: Path) -> bool:
     """Whether ``folder`` holds at least one ``<folder name>_<something>.nii(.gz)`` file."""
     return any(folder.glob(f"{glob.escape(folder.name)}_*.nii*"))
+
+
+def is_gli_subject(folder: Path) -> bool:
+    """Whether ``folder`` holds at least one ``<folder name>-<something>.nii(.gz)`` file."""
+    return any(folder.glob(f"{glob.escape(folder.name)}-*.nii*"))
 
 
 def is_synthbrats(root: Path) -> bool:
@@ -188,7 +206,8 @@ def detect_layout(root: str | os.PathLike[str]) -> str:
     str
         ``"msd"`` if ``root`` has ``imagesTr/`` and ``labelsTr/``; ``"synthbrats"`` if it has
         BraTS-style subject folders and a SynthBraTS ``manifest.json``; ``"brats2021"`` if it
-        has BraTS-style subject folders only.
+        has BraTS-style subject folders only; ``"brats2023"`` if its subject folders hold
+        ``<ID>-t2f.nii.gz``-style files (BraTS 2023 and 2024).
 
     Raises
     ------
@@ -205,8 +224,11 @@ def detect_layout(root: str | os.PathLike[str]) -> str:
         )
     if (root / "imagesTr").is_dir() and (root / "labelsTr").is_dir():
         return "msd"
-    if any(is_brats_subject(folder) for folder in subfolders(root)):
+    folders = subfolders(root)
+    if any(is_brats_subject(folder) for folder in folders):
         return "synthbrats" if is_synthbrats(root) else "brats2021"
+    if any(is_gli_subject(folder) for folder in folders):
+        return "brats2023"
     raise DatasetNotFoundError(
         root,
         f"matches none of the layouts the course reads. Looked for {LAYOUT_HINTS}; "
@@ -216,13 +238,19 @@ def detect_layout(root: str | os.PathLike[str]) -> str:
     )
 
 
-def brats_subjects(root: Path, modalities: Sequence[str]) -> list[Subject]:
-    """The subjects of a BraTS 2021 (or SynthBraTS) folder; every file must be there."""
+def brats_subjects(
+    root: Path,
+    modalities: Sequence[str],
+    naming: brats.FileNaming = brats.BRATS_2021_FILES,
+    coding: str = "brats",
+) -> list[Subject]:
+    """The subjects of a BraTS folder named as ``naming`` says; every file must be there."""
     subjects = []
-    for folder in filter(is_brats_subject, subfolders(root)):
+    is_subject = is_brats_subject if naming is brats.BRATS_2021_FILES else is_gli_subject
+    for folder in filter(is_subject, subfolders(root)):
         found = {}
         for key in (*modalities, "seg"):
-            stem = folder.name + brats.BRATS_2021_FILES.suffixes[key]
+            stem = folder.name + naming.suffixes[key]
             path = nifti_file(folder, stem)
             if path is None:
                 what = "label (segmentation)" if key == "seg" else f"'{key}' image"
@@ -232,8 +260,31 @@ def brats_subjects(root: Path, modalities: Sequence[str]) -> list[Subject]:
                     "Copy the subject folder again, or leave this modality out (modalities=...).",
                 )
             found[key] = path
-        subjects.append(Subject(folder.name, tuple(found[m] for m in modalities), found["seg"]))
+        subjects.append(
+            Subject(folder.name, tuple(found[m] for m in modalities), found["seg"], None, coding)
+        )
     return subjects
+
+
+def gli_subjects(root: Path, modalities: Sequence[str], edition: str | None) -> list[Subject]:
+    """The subjects of a BraTS 2023/2024 GLI folder; ``edition`` must say which of the two."""
+    if edition not in GLI_EDITIONS:
+        raise EditionUnknownError(
+            root,
+            "is in the BraTS 2023+ layout (<ID>-t2f.nii.gz ...), which BraTS 2023 and 2024 "
+            "share while coding labels differently (2024 labels the resection cavity 4).",
+            "Say which edition it is: BraTSDataset(root, edition='2023') or edition='2024'.",
+        )
+    others = [f.name for f in subfolders(root) if is_gli_subject(f)]
+    foreign = [name for name in others if not name.startswith(GLI_PREFIX)]
+    if foreign:
+        raise DatasetIntegrityError(
+            root / foreign[0],
+            f"is not an adult glioma (GLI) subject; only {GLI_PREFIX}* folders are read, because "
+            "the other BraTS 2023+ challenges (MEN, MET, PED, SSA) label other things.",
+            f"Keep only the {GLI_PREFIX}* folders in this dataset folder.",
+        )
+    return brats_subjects(root, modalities, GLI_EDITIONS[edition], f"brats{edition}")
 
 
 def msd_channels(root: Path, modalities: Sequence[str]) -> tuple[int, ...]:
@@ -285,12 +336,15 @@ def msd_subjects(root: Path, modalities: Sequence[str]) -> list[Subject]:
 
 
 def find_subjects(
-    root: str | os.PathLike[str], modalities: Sequence[str] = MODALITIES
+    root: str | os.PathLike[str],
+    modalities: Sequence[str] = MODALITIES,
+    edition: str | None = None,
 ) -> tuple[str, list[Subject]]:
     """``(layout, subjects)`` of a dataset folder, subjects sorted by ID.
 
     Only file names are checked here (every requested modality and the labels must exist);
-    grids and label values are checked when a subject is loaded.
+    grids and label values are checked when a subject is loaded. ``edition`` (``"2023"`` or
+    ``"2024"``) is required for the ``brats2023`` layout and refused for the others.
 
     Raises
     ------
@@ -298,12 +352,20 @@ def find_subjects(
         See `detect_layout`; also for an MSD folder without images or ``dataset.json``.
     IncompleteSubjectError
         A subject lacks a modality or its labels (the message names the subject and file).
+    EditionUnknownError
+        A ``brats2023`` folder without ``edition``.
     """
     root = Path(root)
     modalities = check_modalities(modalities)
     layout = detect_layout(root)
+    if edition is not None and layout != "brats2023":
+        raise ValueError(
+            f"edition={edition!r} is for BraTS 2023/2024 folders; {root} is {layout}."
+        )
     if layout == "msd":
         return layout, msd_subjects(root, modalities)
+    if layout == "brats2023":
+        return layout, gli_subjects(root, modalities, edition)
     return layout, brats_subjects(root, modalities)
 
 
@@ -316,8 +378,25 @@ def lookup_table(mapping: dict[int, int]) -> np.ndarray:
     return table
 
 
-BRATS_LUT = lookup_table(BRATS_TO_CLASS)
-MSD_LUT = lookup_table({msd: BRATS_TO_CLASS[label] for msd, label in MSD_TO_BRATS.items()})
+def coding_table(coding: brats.LabelCoding) -> np.ndarray:
+    """Label value of ``coding`` -> the course's class; sub-regions in no class (BraTS 2024's
+    resection cavity) become background."""
+    classes = {
+        value: BRATS_TO_CLASS[brats.BRATS_2021.value_of(key)] if key != "cavity" else 0
+        for value, key in coding.subregions.items()
+    }
+    return lookup_table(classes)
+
+
+BRATS_LUT = coding_table(brats.BRATS_2021)
+MSD_LUT = coding_table(brats.MSD_TASK01)
+#: Subject.coding -> (look-up table, the coding's name for messages).
+CODING_TABLES = {
+    "brats": (BRATS_LUT, "BraTS"),
+    "brats2023": (coding_table(brats.BRATS_2023_GLI), "BraTS 2023 GLI"),
+    "brats2024": (coding_table(brats.BRATS_2024_GLI), "BraTS 2024 GLI"),
+    "msd": (MSD_LUT, "MSD"),
+}
 
 
 def remap(labels: np.ndarray, table: np.ndarray, coding: str) -> np.ndarray:
@@ -599,12 +678,12 @@ def read_classes(subject: Subject) -> tuple[np.ndarray, nib.Nifti1Image]:
         raise CorruptFileError(
             subject.label, f"is not a 3D label volume (shape {label.shape}).", "Export it again."
         )
-    table, coding = (BRATS_LUT, "BraTS") if subject.coding == "brats" else (MSD_LUT, "MSD")
+    table, coding = CODING_TABLES[subject.coding]
     try:
         classes = remap(np.asanyarray(canonical(label).dataobj), table, coding)
     except ValueError as error:
         hint = (
-            " BraTS 2023 codes enhancing tumour as 3: map 3 -> 4 first."
+            " BraTS 2023 codes enhancing tumour as 3: read its own folder layout instead."
             if coding == "BraTS"
             else ""
         )
@@ -718,6 +797,9 @@ class BraTSDataset(SeededDataset):
         ``functools.partial(zscore_normalise, clip_percentiles=(0.5, 99.5))``.
     subjects
         IDs of the subjects to keep (a train/validation split); default all, sorted by ID.
+    edition
+        ``"2023"`` or ``"2024"`` for a folder in the ``brats2023`` layout (the two editions
+        name their files alike but code labels differently); ``None`` for the others.
     seed
         Seed of the augmentation: sample ``i`` of epoch ``e`` is augmented with the generator
         ``sample_generator(seed, e, i)``, the same whichever DataLoader worker loads it (so a
@@ -728,7 +810,7 @@ class BraTSDataset(SeededDataset):
     Attributes
     ----------
     layout : str
-        ``"brats2021"``, ``"msd"`` or ``"synthbrats"``.
+        ``"brats2021"``, ``"brats2023"``, ``"msd"`` or ``"synthbrats"``.
     ids : list of str
         The subjects' IDs, in index order.
 
@@ -769,6 +851,7 @@ class BraTSDataset(SeededDataset):
         normalise: bool | Callable = True,
         subjects: Sequence[str] | None = None,
         seed: int = 0,
+        edition: str | None = None,
     ) -> None:
         super().__init__(transform, seed)
         if target not in TARGETS:
@@ -776,7 +859,7 @@ class BraTSDataset(SeededDataset):
         self.root = Path(root)
         self.modalities = check_modalities(modalities)
         self.target = target
-        self.layout, found = find_subjects(self.root, self.modalities)
+        self.layout, found = find_subjects(self.root, self.modalities, edition)
         self.subjects = select_subjects(found, subjects)
         self.normalise = zscore_normalise if normalise is True else normalise or None
         self.cache: dict[int, tuple] | None = {} if cache else None

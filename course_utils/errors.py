@@ -15,6 +15,7 @@ __all__ = [
     "CourseDataError",
     "DatasetNotFoundError",
     "DatasetIntegrityError",
+    "EditionUnknownError",
     "MissingTemplateError",
     "UnsupportedFormatError",
     "CorruptFileError",
@@ -67,6 +68,10 @@ class DatasetNotFoundError(CourseDataError):
 
 class DatasetIntegrityError(CourseDataError):
     """A dataset's files don't match its manifest (edited, truncated or half-copied)."""
+
+
+class EditionUnknownError(CourseDataError):
+    """A dataset folder's file names fit several BraTS editions whose labels differ."""
 
 
 class MissingTemplateError(CourseDataError):

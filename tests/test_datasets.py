@@ -30,6 +30,7 @@ from course_utils.errors import (
     CorruptFileError,
     DatasetIntegrityError,
     DatasetNotFoundError,
+    EditionUnknownError,
     GeometryMismatchError,
 )
 from course_utils.transforms import (
@@ -547,3 +548,85 @@ def test_bad_arguments_are_value_errors(brats_root):
         BraTSDataset(brats_root)[2]
     chosen = BraTSDataset(brats_root, subjects=["BraTS2021_00001"])
     assert chosen.ids == ["BraTS2021_00001"] and chosen[-1]["id"] == "BraTS2021_00001"
+
+
+# --- BraTS 2023 / 2024 (GLI) -----------------------------------------------------------------
+
+#: BraTS 2021 label value -> BraTS 2023/2024 GLI value (enhancing tumour 4 -> 3).
+BRATS_TO_GLI = {0: 0, 1: 1, 2: 2, 4: 3}
+GLI_SUFFIXES = {"flair": "t2f", "t1": "t1n", "t1ce": "t1c", "t2": "t2w", "seg": "seg"}
+
+
+def write_gli(root, n_subjects=2, prefix="BraTS-GLI"):
+    """BraTS 2023/2024 GLI layout: ``BraTS-GLI-0000n-000/BraTS-GLI-0000n-000-t2f.nii.gz``..."""
+    for index in range(n_subjects):
+        name = f"{prefix}-{index:05d}-000"
+        for key, values in subject_arrays(index).items():
+            if key == "seg":
+                values = np.vectorize(BRATS_TO_GLI.get)(values).astype(np.uint8)
+            save(root / name / f"{name}-{GLI_SUFFIXES[key]}.nii.gz", values)
+    return root
+
+
+def test_a_gli_folder_is_recognised_and_needs_its_edition(tmp_path):
+    root = write_gli(tmp_path / "gli")
+    assert detect_layout(root) == "brats2023"
+    with pytest.raises(EditionUnknownError, match="edition='2023'") as caught:
+        BraTSDataset(root)
+    assert str(root) in str(caught.value)
+    assert BraTSDataset(root, edition="2023").layout == "brats2023"
+
+
+def test_gli_2023_and_brats_2021_copies_of_a_subject_give_identical_items(brats_root, tmp_path):
+    gli = write_gli(tmp_path / "gli")
+    for target in ("regions", "labels"):
+        old = BraTSDataset(brats_root, target=target)
+        new = BraTSDataset(gli, target=target, edition="2023")
+        for index in range(2):
+            assert same_items(old[index], new[index])
+
+
+@pytest.mark.parametrize(
+    ("value", "regions"),
+    [(0, (0, 0, 0)), (1, (1, 1, 0)), (2, (1, 0, 0)), (3, (1, 1, 1)), (4, (0, 0, 0))],
+    ids=["bg", "netc", "snfh", "et", "cavity"],
+)
+def test_each_brats_2024_label_lands_in_the_regions_of_its_meaning(tmp_path, value, regions):
+    root = write_gli(tmp_path / "gli", n_subjects=1)
+    label = np.zeros(SHAPE, np.uint8)
+    label[3, 4, 5] = value
+    save(root / "BraTS-GLI-00000-000" / "BraTS-GLI-00000-000-seg.nii.gz", label)
+    item = BraTSDataset(root, edition="2024")[0]
+    assert tuple(item["label"][:, 3, 4, 5].tolist()) == regions
+    assert item["label"].sum() == sum(regions)  # the cavity is in no region
+
+
+def test_a_2024_cavity_read_as_2023_is_a_corrupt_file_naming_the_value(tmp_path):
+    root = write_gli(tmp_path / "gli", n_subjects=1)
+    label = np.zeros(SHAPE, np.uint8)
+    label[3, 4, 5] = 4
+    path = root / "BraTS-GLI-00000-000" / "BraTS-GLI-00000-000-seg.nii.gz"
+    save(path, label)
+    with pytest.raises(CorruptFileError, match=r"\[4\]") as caught:
+        BraTSDataset(root, edition="2023")[0]
+    assert str(path) in str(caught.value)
+
+
+def test_other_brats_2023_challenges_are_refused_by_name(tmp_path):
+    root = write_gli(tmp_path / "mixed", n_subjects=1)
+    write_gli(root, n_subjects=1, prefix="BraTS-MEN")
+    with pytest.raises(DatasetIntegrityError, match="BraTS-MEN-00000-000"):
+        BraTSDataset(root, edition="2023")
+
+
+def test_an_edition_for_a_layout_that_needs_none_is_a_value_error(brats_root):
+    with pytest.raises(ValueError, match="edition"):
+        BraTSDataset(brats_root, edition="2023")
+
+
+def test_a_gli_subject_missing_its_t1c_names_the_file(tmp_path):
+    root = write_gli(tmp_path / "gli", n_subjects=1)
+    missing = root / "BraTS-GLI-00000-000" / "BraTS-GLI-00000-000-t1c.nii.gz"
+    missing.unlink()
+    with pytest.raises(IncompleteSubjectError, match="t1c"):
+        BraTSDataset(root, edition="2023")
