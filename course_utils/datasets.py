@@ -538,11 +538,12 @@ def zscore_normalise(
     return result.numpy() if was_numpy else result
 
 
-def robust_brain_mask(image: Array, *, threshold: float = 0.1) -> np.ndarray:
+def robust_brain_mask(image: Array, *, threshold: float = 0.2) -> np.ndarray:
     """One brain mask shared by every contrast, that does not rely on exact zeros.
 
     A voxel is brain when at least half of the channels exceed ``threshold`` times their
-    robust maximum (the 99th percentile of their positive voxels); holes are filled and the
+    robust maximum (the 99th percentile of their voxels above 1 % of their peak, so that a
+    shell of faint values does not move it); holes are filled and the
     largest connected component is kept. A shell of near-zero values around a skull-stripped
     brain (what interpolation leaves at its edge), a sub-voxel shift or a round trip through
     other voxel sizes move the mask by at most the blur itself, where "non-zero in some
@@ -571,9 +572,10 @@ def robust_brain_mask(image: Array, *, threshold: float = 0.1) -> np.ndarray:
     x = image.numpy() if isinstance(image, torch.Tensor) else np.asarray(image)
     votes = np.zeros(x.shape[1:], dtype=np.uint8)
     for channel in x:  # a loop over channels (4), not voxels
-        positive = channel[channel > 0]
-        if positive.size:
-            votes += channel > threshold * float(np.percentile(positive, 99))
+        peak = float(channel.max()) if channel.size else 0.0
+        signal = channel[channel > 0.01 * peak] if peak > 0 else channel[:0]
+        if signal.size:  # a shell far below the peak does not move the robust range
+            votes += channel > threshold * float(np.percentile(signal, 99))
     mask = votes >= max(1, math.ceil(len(x) / 2))
     components, count = ndimage.label(mask)
     if count > 1:
@@ -589,7 +591,7 @@ def robust_brain_mask(image: Array, *, threshold: float = 0.1) -> np.ndarray:
 #: `robust_brain_mask`, zero outside it.
 NORMALISATIONS = {
     "zscore_nonzero": {"clip_percentiles": None},
-    "zscore_brain_mask": {"threshold": 0.1, "clip_percentiles": None},
+    "zscore_brain_mask": {"threshold": 0.2, "clip_percentiles": None},
 }
 #: What new training runs use and record.
 DEFAULT_NORMALISATION = "zscore_brain_mask"

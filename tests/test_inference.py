@@ -9,12 +9,21 @@ spacing; the comparison should move to it when it lands.
 
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
 
 from course_utils import brats, paths, synth, training
-from course_utils.datasets import brats_to_classes, classes_to_regions
+from course_utils.datasets import (
+    BraTSDataset,
+    brats_to_classes,
+    classes_to_regions,
+    normalisation_record,
+    robust_brain_mask,
+)
 from course_utils.inference import (
     grid_at_spacing,
     predict_on_input_grid,
@@ -101,3 +110,95 @@ def test_a_1mm_subject_is_predicted_at_2mm_and_lands_on_its_own_grid(shipped, su
     print("1 mm vs 2 mm:", [round(d, 3) for d in agreement])
     assert agreement[0] >= 0.95  # the issue's bar, on the whole tumour
     assert agreement[1] >= 0.92 and agreement[2] >= 0.88  # measured 0.954, 0.945, 0.908
+
+
+# --- robust to resampling: the four cases of issue 19 on 4 held-out subjects ----------------
+
+
+def robustness_benchmark():
+    spec = importlib.util.spec_from_file_location(
+        "robustness", Path(__file__).parents[1] / "benchmarks/robustness.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def held_out_cases(tmp_path_factory):
+    bench = robustness_benchmark()
+    root = synth.ensure_dataset(tmp_path_factory.mktemp("heldout") / "s1", 4, seed=1)
+    data = BraTSDataset(root, target="labels", normalise=False)
+    subjects = []
+    for index in range(len(data)):
+        item = data[index]
+        truth = classes_to_regions(item["label"].numpy()) > 0.5
+        subjects.append(
+            (
+                item["affine"],
+                bench.cases(item["image"].numpy(), truth, item["affine"], brats.MODALITIES),
+            )  # fmt: skip
+        )
+    return subjects
+
+
+def inside_statistics(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """``(C, 2)`` mean and standard deviation of each channel inside ``mask``."""
+    return np.array([[channel[mask].mean(), channel[mask].std()] for channel in image])
+
+
+def test_the_robust_mask_ignores_an_edge_shell_that_the_nonzero_mask_takes_in(held_out_cases):
+    for _, cases in held_out_cases:
+        image, _ = cases["as generated"]
+        shelled, _ = cases["edge shell"]
+        assert (robust_brain_mask(shelled) == robust_brain_mask(image)).all()
+        clean = robust_brain_mask(image) != (image != 0).any(axis=0)  # clean data: ~the same
+        assert clean.sum() < 1e-3 * image[0].size
+        assert (shelled != 0).any(axis=0).sum() > 1.05 * (image != 0).any(axis=0).sum()
+
+
+def test_statistics_inside_the_robust_mask_barely_move_when_the_image_is_resampled(
+    held_out_cases,
+):
+    for _, cases in held_out_cases:
+        image, _ = cases["as generated"]
+        reference = inside_statistics(image, robust_brain_mask(image))
+        for case in ("edge shell", "sub-voxel shift", "round trip"):
+            moved, _ = cases[case]
+            stats = inside_statistics(moved, robust_brain_mask(moved))
+            change = np.abs(stats - reference) / reference[:, 1:]  # in standard deviations
+            assert change.max() < 0.2, (case, change.max())  # measured up to 0.15 (shift)
+        nonzero = inside_statistics(cases["edge shell"][0], (cases["edge shell"][0] != 0).any(0))
+        assert (np.abs(nonzero - reference) / reference[:, 1:]).max() > 0.2  # the old mask moves
+
+
+def test_the_shipped_network_with_the_robust_mask_survives_the_four_cases(shipped, held_out_cases):
+    model, checkpoint = shipped
+    robust = {**checkpoint["input"], "normalisation": normalisation_record("zscore_brain_mask")}
+    dice_wt = {}
+    for affine, cases in held_out_cases:
+        for case, (image, truth) in cases.items():
+            for name, record in (("own", checkpoint["input"]), ("robust", robust)):
+                probabilities, _ = predict_on_input_grid(
+                    model, torch.from_numpy(image), affine, record
+                )
+                wt = threshold_regions(probabilities)[0]
+                dice_wt.setdefault((name, case), []).append(dice(wt, truth[0]))
+    print({key: round(float(np.min(v)), 3) for key, v in dice_wt.items()})
+    own, robust = dice_wt["own", "as generated"], dice_wt["robust", "as generated"]
+    assert np.allclose(own, robust, atol=0.005)
+    # Measured (min over the 4 subjects; mean in brackets), robust mask at inference only:
+    # as generated 0.982 (0.989), edge shell 0.982 (0.989), shift 0.927 (0.933), round trip
+    # 0.973 (0.978); the checkpoint's own zscore_nonzero: shell 0.545 (0.698), shift 0.821
+    # (0.868), round trip 0.200 (0.281). The issue's target (all within 0.03 of as generated)
+    # needs the retrain with `transforms.training_augmentation`; the shift's truth is moved by
+    # nearest neighbour, half a voxel is at the discretisation limit.
+    bounds = {
+        "as generated": 0.97,
+        "edge shell": 0.97,
+        "sub-voxel shift": 0.91,
+        "round trip": 0.96,
+    }
+    for case, bound in bounds.items():
+        assert min(dice_wt["robust", case]) >= bound, case
+    assert max(dice_wt["own", "edge shell"]) < min(dice_wt["robust", "edge shell"])
