@@ -23,7 +23,8 @@ so ``import course_utils`` stays fast and headless):
 - ``unet``: the U-Net (2D/3D); ``losses``: soft Dice, Dice + CE/BCE; ``metrics``: Dice,
   sensitivity, specificity, HD95 in mm, lesion-wise Dice and HD95 (BraTS 2023, defined in
   ``lesionwise``); ``training``: ``course-utils train``/``evaluate``,
-  checkpoints, torchrun
+  checkpoints, torchrun; ``inference``: prediction at the checkpoint's spacing and back;
+  ``predict``: ``course-utils predict`` on unlabelled subjects
 - ``plotting``: static figures; ``viewers``: ipywidgets viewers
 - ``exercises``: the checks behind every exercise
 - ``seeding``: ``seed_everything``; ``environment``: the install check

@@ -2,7 +2,8 @@
 
 ``course-utils data`` builds (or verifies) a SynthBraTS cohort; ``course-utils student``
 writes the student version of the notebooks; ``course-utils train`` trains the U-Net (also
-under ``torchrun``) and ``course-utils evaluate`` measures a checkpoint on whole subjects.
+under ``torchrun``), ``course-utils evaluate`` measures a checkpoint on whole subjects and
+``course-utils predict`` segments subjects without labels (NIfTI files or a folder).
 Errors in the data are printed as one sentence with the fix, not as a traceback.
 """
 
@@ -57,7 +58,48 @@ def build_parser() -> argparse.ArgumentParser:
     student.set_defaults(handler=run_student)
     add_train_parser(commands)
     add_evaluate_parser(commands)
+    add_predict_parser(commands)
     return parser
+
+
+def add_predict_parser(commands) -> None:
+    predict = commands.add_parser(
+        "predict",
+        help="segment subjects without labels (NIfTI files or a BraTS-layout folder)",
+        description="Resample to the checkpoint's voxel spacing, normalise as it records, "
+        "predict by sliding windows and write BraTS labels on the T1ce's own grid, with a "
+        "JSON of the checkpoint's metadata and what was resampled beside them.",
+    )
+    predict.add_argument(
+        "--checkpoint",
+        type=Path,
+        default=None,
+        help="a model.pt (default: the shipped data/checkpoints/unet_synthbrats.pt)",
+    )
+    predict.add_argument(
+        "--data", type=Path, default=None, help="BraTS 2021/2023 or SynthBraTS folder"
+    )
+    for modality in brats.MODALITIES:
+        predict.add_argument(
+            f"--{modality}", type=Path, default=None, help=f"the {modality} NIfTI file"
+        )
+    predict.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        help="labels file <out>.nii.gz (with --data: a folder for <ID>_pred.nii.gz)",
+    )
+    predict.add_argument(
+        "--probabilities", action="store_true", help="also write the WT/TC/ET probabilities"
+    )
+    predict.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="CPU threads (default: the cores this process may use)",
+    )
+    predict.add_argument("--quiet", action="store_true", help="no progress bar")
+    predict.set_defaults(handler=run_predict)
 
 
 def add_train_parser(commands) -> None:
@@ -161,6 +203,36 @@ def run_evaluate(args: argparse.Namespace) -> int:
     print(f"{results['subjects']} subjects")
     for key in ("dice", "hd95_mm", "sensitivity", "specificity"):
         print(f"{key:>12}: " + "  ".join(f"{r} {v:.3f}" for r, v in results[key].items()))
+    return 0
+
+
+def run_predict(args: argparse.Namespace) -> int:
+    from .predict import predict_files, predict_folder
+
+    checkpoint = args.checkpoint or paths.shipped_checkpoint()
+    contrasts = {m: getattr(args, m) for m in brats.MODALITIES}
+    given = [m for m, path in contrasts.items() if path is not None]
+    if (args.data is None) == (not given):
+        raise SystemExit("course-utils predict: pass either --data DIR or the contrast files")
+    if args.data is not None:
+        results = predict_folder(
+            checkpoint, args.data, args.out, probabilities=args.probabilities,
+            progress=not args.quiet,
+        )  # fmt: skip
+    else:
+        results = [
+            predict_files(
+                checkpoint, contrasts, args.out, probabilities=args.probabilities,
+                progress=not args.quiet,
+            )
+        ]  # fmt: skip
+    for result in results:
+        how = (
+            f"resampled {result['input_spacing_mm']} -> {result['model_spacing_mm']} mm and back"
+            if result["resampled"]
+            else f"at {result['model_spacing_mm']} mm, no resampling"
+        )
+        print(f"wrote {result['outputs']['labels']} ({how})")
     return 0
 
 

@@ -47,6 +47,7 @@ Used by notebook 04 (files to PyTorch tensors), notebook 06 (patching 3D volumes
 
 from __future__ import annotations
 
+import functools
 import glob
 import json
 import math
@@ -70,6 +71,7 @@ from .errors import (
     GeometryMismatchError,
     IncompleteSubjectError,
 )
+from .geometry import voxel_sizes
 from .transforms import channel_view, sample_generator
 
 __all__ = [
@@ -88,6 +90,11 @@ __all__ = [
     "classes_to_regions",
     "regions_to_classes",
     "zscore_normalise",
+    "robust_brain_mask",
+    "NORMALISATIONS",
+    "DEFAULT_NORMALISATION",
+    "normalisation_record",
+    "normalise_image",
     "max_scale",
     "BraTSDataset",
     "SliceDataset",
@@ -610,6 +617,99 @@ def zscore_normalise(
     return result.numpy() if was_numpy else result
 
 
+def robust_brain_mask(image: Array, *, threshold: float = 0.2) -> np.ndarray:
+    """One brain mask shared by every contrast, that does not rely on exact zeros.
+
+    A voxel is brain when at least half of the channels exceed ``threshold`` times their
+    robust maximum (the 99th percentile of their voxels above 1 % of their peak, so that a
+    shell of faint values does not move it); holes are filled and the
+    largest connected component is kept. A shell of near-zero values around a skull-stripped
+    brain (what interpolation leaves at its edge), a sub-voxel shift or a round trip through
+    other voxel sizes move the mask by at most the blur itself, where "non-zero in some
+    channel" (`zscore_normalise`'s default) takes in every voxel the shell touches.
+
+    Parameters
+    ----------
+    image
+        ``(C, *spatial)`` array or tensor in raw scanner units (any real dtype).
+    threshold
+        Fraction of each channel's robust maximum above which a voxel counts for it.
+
+    Returns
+    -------
+    numpy.ndarray
+        bool ``(*spatial)``; all False if no channel has a positive voxel.
+
+    Examples
+    --------
+    >>> x = np.zeros((2, 5, 5, 5)); x[:, 1:4, 1:4, 1:4] = 100.0; x[:, 0] = 1.0  # a shell of 1
+    >>> int(robust_brain_mask(x).sum())
+    27
+    """
+    from scipy import ndimage
+
+    x = image.numpy() if isinstance(image, torch.Tensor) else np.asarray(image)
+    votes = np.zeros(x.shape[1:], dtype=np.uint8)
+    for channel in x:  # a loop over channels (4), not voxels
+        peak = float(channel.max()) if channel.size else 0.0
+        signal = channel[channel > 0.01 * peak] if peak > 0 else channel[:0]
+        if signal.size:  # a shell far below the peak does not move the robust range
+            votes += channel > threshold * float(np.percentile(signal, 99))
+    mask = votes >= max(1, math.ceil(len(x) / 2))
+    components, count = ndimage.label(mask)
+    if count > 1:
+        sizes = np.bincount(components.ravel())
+        sizes[0] = 0
+        mask = components == int(np.argmax(sizes))
+    return ndimage.binary_fill_holes(mask)
+
+
+#: The named intensity normalisations a checkpoint can record, with their default parameters.
+#: ``zscore_nonzero``: `zscore_normalise` over the voxels non-zero in some channel (what the
+#: shipped checkpoint was trained with); ``zscore_brain_mask``: `zscore_normalise` inside
+#: `robust_brain_mask`, zero outside it.
+NORMALISATIONS = {
+    "zscore_nonzero": {"clip_percentiles": None},
+    "zscore_brain_mask": {"threshold": 0.2, "clip_percentiles": None},
+}
+#: What new training runs use and record.
+DEFAULT_NORMALISATION = "zscore_brain_mask"
+
+
+def normalisation_record(method: str | dict = DEFAULT_NORMALISATION) -> dict:
+    """``{"method": name, **parameters}`` of a named normalisation, plain types (checkpoints).
+
+    Examples
+    --------
+    >>> normalisation_record("zscore_nonzero")
+    {'method': 'zscore_nonzero', 'clip_percentiles': None}
+    """
+    if isinstance(method, dict):
+        name, given = method.get("method"), {k: v for k, v in method.items() if k != "method"}
+    else:
+        name, given = method, {}
+    if name not in NORMALISATIONS:
+        raise ValueError(f"unknown normalisation {name!r}; known: {sorted(NORMALISATIONS)}.")
+    unknown = set(given) - set(NORMALISATIONS[name])
+    if unknown:
+        raise ValueError(f"normalisation {name!r} takes no parameter {sorted(unknown)}.")
+    return {"method": name, **NORMALISATIONS[name], **given}
+
+
+def normalise_image(image: Array, method: str | dict = DEFAULT_NORMALISATION) -> Array:
+    """Apply a named normalisation (`NORMALISATIONS`, or a `normalisation_record`).
+
+    ``image`` is ``(C, *spatial)`` in raw units; returns float32 of the same shape and kind.
+    """
+    record = normalisation_record(method)
+    clip = record["clip_percentiles"]
+    clip = None if clip is None else tuple(clip)
+    if record["method"] == "zscore_nonzero":
+        return zscore_normalise(image, clip_percentiles=clip)
+    mask = robust_brain_mask(image, threshold=record["threshold"])
+    return zscore_normalise(image, mask, clip_percentiles=clip)
+
+
 def max_scale(image: Array) -> Array:
     """Divide each channel by its maximum: the seed material's ``image / np.max(image)``.
 
@@ -728,6 +828,17 @@ def canonical_shape(path: Path) -> tuple[int, int, int]:
     return tuple(shape)
 
 
+def canonical_spacing(path: Path) -> tuple[float, float, float]:
+    """Voxel size in mm along the RAS+-reoriented axes of a NIfTI file, from its header."""
+    header_only = nib.load(path)
+    axes = nib.orientations.io_orientation(header_only.affine)[:, 0].astype(int)
+    sizes = voxel_sizes(header_only.affine)
+    spacing = [0.0, 0.0, 0.0]
+    for axis, size in zip(axes, sizes, strict=True):
+        spacing[axis] = float(size)
+    return tuple(spacing)
+
+
 # --- the datasets ----------------------------------------------------------------------------
 
 
@@ -793,7 +904,9 @@ class BraTSDataset(SeededDataset):
         DataLoader and forked workers share the one filled in the main process.
     normalise
         ``True``: `zscore_normalise` each channel over the brain (non-zero voxels); ``False``:
-        raw scanner values; or any function ``(C, D, H, W) tensor -> tensor``, e.g.
+        raw scanner values; the name of one of `NORMALISATIONS` (or a
+        `normalisation_record`), e.g. ``"zscore_brain_mask"``; or any function
+        ``(C, D, H, W) tensor -> tensor``, e.g.
         ``functools.partial(zscore_normalise, clip_percentiles=(0.5, 99.5))``.
     subjects
         IDs of the subjects to keep (a train/validation split); default all, sorted by ID.
@@ -848,7 +961,7 @@ class BraTSDataset(SeededDataset):
         target: Target = "regions",
         transform: Callable | None = None,
         cache: bool = False,
-        normalise: bool | Callable = True,
+        normalise: bool | str | dict | Callable = True,
         subjects: Sequence[str] | None = None,
         seed: int = 0,
         edition: str | None = None,
@@ -861,6 +974,9 @@ class BraTSDataset(SeededDataset):
         self.target = target
         self.layout, found = find_subjects(self.root, self.modalities, edition)
         self.subjects = select_subjects(found, subjects)
+        if isinstance(normalise, str | dict):
+            record = normalisation_record(normalise)
+            normalise = functools.partial(normalise_image, method=record)
         self.normalise = zscore_normalise if normalise is True else normalise or None
         self.cache: dict[int, tuple] | None = {} if cache else None
 
@@ -917,6 +1033,10 @@ class BraTSDataset(SeededDataset):
     def spatial_shape(self, index: int) -> tuple[int, int, int]:
         """``(D, H, W)`` of subject ``index`` after reorientation, from the label's header."""
         return canonical_shape(self.subjects[index].label)
+
+    def spacing(self, index: int) -> tuple[float, float, float]:
+        """Voxel size in mm of subject ``index`` along D, H, W (RAS+), from the label's header."""
+        return canonical_spacing(self.subjects[index].label)
 
     def fill_cache(self) -> None:
         """Load every subject into the cache now (needs ``cache=True``)."""

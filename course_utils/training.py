@@ -39,13 +39,20 @@ from torch.utils.data import DataLoader
 
 from . import brats, files
 from .brats import REGIONS
-from .datasets import BraTSDataset, SeededDataset, lookup_regions, regions_to_classes
+from .datasets import (
+    DEFAULT_NORMALISATION,
+    BraTSDataset,
+    SeededDataset,
+    lookup_regions,
+    normalisation_record,
+    regions_to_classes,
+)
 from .errors import CourseDataError
 from .geometry import voxel_sizes
 from .losses import DiceCELoss
 from .metrics import region_metrics
 from .patches import sample_patches, sliding_window_inference
-from .transforms import default_augmentation, sample_generator
+from .transforms import sample_generator, training_augmentation
 from .unet import UNet
 
 __all__ = [
@@ -55,6 +62,7 @@ __all__ = [
     "train",
     "load_model",
     "save_checkpoint",
+    "checkpoint_input",
     "predict_subject",
     "subject_metrics",
     "spacing_of",
@@ -64,7 +72,10 @@ __all__ = [
 ]
 
 #: What ``model.pt`` and ``last.pt`` say they are; `load_model` refuses anything else.
-CHECKPOINT_FORMAT = "course_utils.unet/2"  # /2: the UNet with a Head (image path)
+#: /2: the UNet with a Head (image path); /3: an ``"input"`` record (`checkpoint_input`).
+CHECKPOINT_FORMAT = "course_utils.unet/3"
+#: Orientation of the voxel axes every checkpoint is trained and applied in.
+ORIENTATION = "RAS"
 #: BraTS label of each class 0..3 (`brats.CLASS_LABELS`), as an array to index with classes.
 BRATS_LABELS = np.array(brats.CLASS_LABELS, dtype=np.uint8)
 BRATS_LABELS.setflags(write=False)
@@ -106,7 +117,10 @@ class TrainConfig:
     norm
         `UNet` normalisation, ``"instance"`` or ``"batch"``.
     augment
-        Apply `transforms.default_augmentation` to the training patches.
+        Apply `transforms.training_augmentation` to the training patches.
+    normalisation
+        The intensity normalisation, one of `datasets.NORMALISATIONS`; recorded in the
+        checkpoint, and applied by `evaluate` and ``course-utils predict``.
     seed
         Seeds the weights, the split, the patches, the augmentation and the order.
     num_workers
@@ -126,6 +140,7 @@ class TrainConfig:
     features: tuple[int, ...] = (8, 16, 32, 64, 128)
     norm: str = "instance"
     augment: bool = True
+    normalisation: str = DEFAULT_NORMALISATION
     seed: int = 0
     num_workers: int = 0
 
@@ -139,6 +154,7 @@ class TrainConfig:
             raise ValueError(f"foreground_ratio must be in [0, 1]; got {self.foreground_ratio}")
         if not 0.0 <= self.overlap < 1.0:
             raise ValueError(f"overlap must be in [0, 1); got {self.overlap}")
+        normalisation_record(self.normalisation)  # ValueError for an unknown name
         if self.validation_subjects < 0:
             raise ValueError(f"validation_subjects must be >= 0; got {self.validation_subjects}")
 
@@ -246,6 +262,69 @@ def save_checkpoint(path: str | os.PathLike[str], checkpoint: dict) -> Path:
     return files.atomic_write_bytes(path, buffer.getvalue())
 
 
+def checkpoint_input(
+    spacing_mm: Sequence[float],
+    modalities: Sequence[str],
+    normalisation: str | dict,
+    patch_size: int,
+    coding: brats.LabelCoding = brats.BRATS_2021,
+) -> dict:
+    """What a network expects of its input, as plain types (safe under ``weights_only``).
+
+    Parameters
+    ----------
+    spacing_mm
+        Voxel size in mm along D, H, W of the training data (RAS+ voxel order).
+    modalities
+        Channel names in tensor order (`brats.MODALITIES` names).
+    normalisation
+        A `datasets.NORMALISATIONS` name or `datasets.normalisation_record`.
+    patch_size
+        Edge of the cubic training patch in voxels (the sliding windows' size).
+    coding
+        The label coding of the training labels (`brats`).
+
+    Returns
+    -------
+    dict
+        ``spacing_mm`` (3 floats), ``orientation`` (``"RAS"``), ``modalities``,
+        ``normalisation`` (``{"method": ..., parameters}``), ``label_coding`` (its name),
+        ``labels`` (value as text -> sub-region name), ``regions`` (``"WT"``... -> label
+        values), ``outputs`` (the regions in output channel order) and ``patch_size``.
+
+    Examples
+    --------
+    >>> record = checkpoint_input([2, 2, 2], brats.MODALITIES, "zscore_nonzero", 64)
+    >>> record["spacing_mm"], record["regions"]["TC"], record["outputs"]
+    ([2.0, 2.0, 2.0], [1, 4], ['WT', 'TC', 'ET'])
+    """
+    return {
+        "spacing_mm": [float(s) for s in spacing_mm],
+        "orientation": ORIENTATION,
+        "modalities": [str(m) for m in modalities],
+        "normalisation": normalisation_record(normalisation),
+        "label_coding": coding.name,
+        "labels": {str(v): str(key) for v, key in coding.subregions.items()},
+        "regions": {r: [int(v) for v in values] for r, values in coding.regions.items()},
+        "outputs": list(REGIONS),
+        "patch_size": int(patch_size),
+    }
+
+
+def training_spacing(dataset: BraTSDataset) -> tuple[float, float, float]:
+    """The one voxel size (mm, RAS+ axes) of every subject of ``dataset``, from the headers."""
+    spacings = np.array([dataset.spacing(i) for i in range(len(dataset))])
+    if np.ptp(spacings, axis=0).max() > 0.01:
+        worst = int(np.argmax(np.abs(spacings - spacings[0]).max(axis=1)))
+        raise CourseDataError(
+            dataset.root,
+            f"mixes voxel sizes: {dataset.ids[0]} has {spacings[0].tolist()} mm, "
+            f"{dataset.ids[worst]} {spacings[worst].tolist()} mm.",
+            "Resample every subject to one spacing before training (a checkpoint records one).",
+        )
+    return tuple(float(s) for s in spacings[0])
+
+
 def read_checkpoint(path: str | os.PathLike[str]) -> dict:
     path = Path(path)
     if not path.is_file():
@@ -277,6 +356,12 @@ def read_checkpoint(path: str | os.PathLike[str]) -> dict:
             f"is not a course U-Net checkpoint (format {CHECKPOINT_FORMAT!r} expected).",
             "Use a model.pt written by `course-utils train`.",
         )
+    if not isinstance(checkpoint.get("input"), dict):
+        raise CourseDataError(
+            path,
+            "has no 'input' record (spacing, modalities, normalisation, labels).",
+            "Use a model.pt written by `course-utils train`.",
+        )
     return checkpoint
 
 
@@ -285,6 +370,12 @@ def load_model(path: str | os.PathLike[str]) -> tuple[UNet, dict]:
 
     Read with ``torch.load(weights_only=True)``: tensors, numbers, strings, lists and dicts
     only, so a checkpoint from elsewhere cannot run code when it is loaded.
+
+    The dict's ``"model"`` holds the `UNet` keyword arguments (the architecture),
+    ``"input"`` what the network expects (`checkpoint_input`: voxel spacing and orientation,
+    modalities in tensor order, normalisation, label coding and regions, patch size),
+    ``"train_config"`` the `TrainConfig`; a checkpoint of an older format is refused with the
+    command that retrains it.
     """
     checkpoint = read_checkpoint(path)
     model = UNet(**checkpoint["model"])
@@ -336,12 +427,34 @@ def predict_subject(
     overlap: float = 0.25,
     batch_size: int = 2,
     progress: bool = False,
+    affine: np.ndarray | None = None,
+    input_record: dict | None = None,
 ) -> torch.Tensor:
     """Region probabilities ``(3, D, H, W)`` for one image ``(C, D, H, W)``, window by window.
 
     Sliding-window inference with Gaussian blending (`patches.sliding_window_inference`),
     then a sigmoid; threshold at 0.5 for the WT/TC/ET masks.
+
+    Without ``affine`` the image is taken as it is: already normalised and at the network's
+    spacing. With ``affine`` and ``input_record`` (a checkpoint's ``"input"``), ``image`` is
+    the raw image on its own grid: it is resampled to the checkpoint's spacing, normalised
+    as the checkpoint records, predicted, and the probabilities are resampled back onto the
+    input grid (`inference.predict_on_input_grid`; ``patch_size`` is then the checkpoint's).
     """
+    if affine is not None or input_record is not None:
+        if affine is None or input_record is None:
+            raise ValueError("predict_subject needs both affine and input_record, or neither.")
+        from .inference import predict_on_input_grid
+
+        return predict_on_input_grid(
+            model,
+            image,
+            affine,
+            input_record,
+            overlap=overlap,
+            batch_size=batch_size,
+            progress=progress,
+        )[0]
     model.eval()
     device = next(model.parameters()).device
     logits = sliding_window_inference(
@@ -408,6 +521,10 @@ def evaluate(
     predictions
         Save each subject's prediction here as ``<id>_pred.nii.gz``: BraTS labels 0/1/2/4 on
         the subject's RAS-reoriented grid with its affine, so it overlays in world space.
+
+    Each subject is read raw, resampled to the checkpoint's voxel spacing if it has another,
+    normalised as the checkpoint records, predicted, and its probabilities are resampled back
+    onto the subject's grid, where the metrics are computed (`predict_subject`).
     subjects
         IDs to evaluate (default: all).
     overlap
@@ -423,16 +540,16 @@ def evaluate(
     from tqdm.auto import tqdm
 
     model, saved = load_model(checkpoint)
-    train_config = saved["train_config"]
+    record = saved["input"]
     dataset = BraTSDataset(
-        data, modalities=saved["modalities"], target="labels", subjects=subjects
+        data, modalities=record["modalities"], target="labels", subjects=subjects, normalise=False
     )
-    overlap = train_config["overlap"] if overlap is None else overlap
+    overlap = saved["train_config"]["overlap"] if overlap is None else overlap
     per_subject, started = [], time.perf_counter()
     for index in tqdm(range(len(dataset)), desc="evaluate", unit="subject", disable=not progress):
         item = dataset[index]
         probabilities = predict_subject(
-            model, item["image"], patch_size=train_config["patch_size"], overlap=overlap
+            model, item["image"], overlap=overlap, affine=item["affine"], input_record=record
         )
         scores = subject_metrics(probabilities, item["label"], voxel_sizes(item["affine"]))
         per_subject.append({"id": item["id"], **{k: float(v) for k, v in scores.items()}})
@@ -544,14 +661,24 @@ def train(
         torch.manual_seed(config.seed)
         everyone = BraTSDataset(data, target="labels")
         train_ids, val_ids = split_subjects(everyone.ids, config.validation_subjects, config.seed)
-        train_subjects = BraTSDataset(data, target="labels", cache=True, subjects=train_ids)
-        val_subjects = BraTSDataset(data, target="labels", subjects=val_ids) if val_ids else None
+        norm = normalisation_record(config.normalisation)
+        train_subjects = BraTSDataset(
+            data, target="labels", cache=True, subjects=train_ids, normalise=norm
+        )
+        val_subjects = (
+            BraTSDataset(data, target="labels", subjects=val_ids, normalise=norm)
+            if val_ids
+            else None
+        )
+        input_record = checkpoint_input(
+            training_spacing(everyone), everyone.modalities, norm, config.patch_size
+        )
         patches = PatchDataset(
             train_subjects,
             config.patches_per_subject,
             config.patch_size,
             config.foreground_ratio,
-            transform=default_augmentation() if config.augment else None,
+            transform=training_augmentation() if config.augment else None,
             seed=config.seed,
         )
         model_config = config.model_config(in_channels=len(everyone.modalities))
@@ -594,6 +721,7 @@ def train(
                 "model": model_config,
                 "state_dict": state_dict,
                 "modalities": list(everyone.modalities),
+                "input": input_record,
                 "train_config": dataclasses.asdict(config),
                 **extra,
             }

@@ -23,7 +23,10 @@ from course_utils.datasets import (
     detect_layout,
     max_scale,
     msd_to_brats,
+    normalisation_record,
+    normalise_image,
     regions_to_classes,
+    robust_brain_mask,
     zscore_normalise,
 )
 from course_utils.errors import (
@@ -630,3 +633,43 @@ def test_a_gli_subject_missing_its_t1c_names_the_file(tmp_path):
     missing.unlink()
     with pytest.raises(IncompleteSubjectError, match="t1c"):
         BraTSDataset(root, edition="2023")
+
+
+# --- named normalisations and the robust brain mask ------------------------------------------
+
+
+def test_a_named_normalisation_is_recorded_with_its_parameters_and_refused_when_unknown():
+    assert normalisation_record("zscore_brain_mask") == {
+        "method": "zscore_brain_mask",
+        "threshold": 0.2,
+        "clip_percentiles": None,
+    }
+    with pytest.raises(ValueError, match="unknown normalisation"):
+        normalisation_record("minmax")
+    with pytest.raises(ValueError, match="takes no parameter"):
+        normalisation_record({"method": "zscore_nonzero", "threshold": 0.1})
+
+
+def test_zscore_nonzero_is_todays_default_normalisation():
+    image = torch.from_numpy(np.random.default_rng(0).random((2, 6, 6, 6), dtype=np.float32))
+    image[:, :2] = 0
+    assert torch.equal(normalise_image(image, "zscore_nonzero"), zscore_normalise(image))
+
+
+def test_the_robust_mask_is_shared_by_the_channels_and_ignores_a_faint_shell():
+    image = np.zeros((4, 12, 12, 12), np.float32)
+    image[:, 3:9, 3:9, 3:9] = 500.0
+    image[0, 5, 5, 5] = 0.0  # a hole in one contrast, filled
+    shelled = image.copy()
+    shelled[:, 2:10, 2:10, 2:10][image[:, 2:10, 2:10, 2:10] == 0] = 1.0
+    shelled[:, 5, 5, 5] = 500.0
+    mask = robust_brain_mask(image)
+    assert mask.sum() == 216 and (robust_brain_mask(shelled) == mask).all()
+    normalised = normalise_image(shelled, "zscore_brain_mask")
+    assert (normalised[:, ~mask] == 0).all()
+
+
+def test_a_dataset_normalises_with_a_named_method(synth_root):
+    by_name = BraTSDataset(synth_root, normalise="zscore_brain_mask")[0]["image"]
+    raw = BraTSDataset(synth_root, normalise=False)[0]["image"]
+    assert torch.allclose(by_name, normalise_image(raw, "zscore_brain_mask"))

@@ -7,12 +7,16 @@ cohort is seed 0), by the same `evaluate` that `course-utils evaluate` runs.
 
 from __future__ import annotations
 
+import hashlib
+import importlib.util
 import json
+from pathlib import Path
 
 import pytest
 import torch
 
-from course_utils import paths, synth, training
+from course_utils import brats, paths, synth, training
+from course_utils.errors import CourseDataError
 
 BARS = {"WT": 0.90, "TC": 0.80, "ET": 0.70}
 
@@ -53,3 +57,57 @@ def test_it_reaches_the_bars_on_held_out_subjects_of_another_seed(checkpoint_pat
     recorded = json.loads(checkpoint_path.with_suffix(".heldout.json").read_text())
     for region in BARS:  # the shipped numbers are the ones this checkpoint gives
         assert results["dice"][region] == pytest.approx(recorded["dice"][region], abs=0.01)
+
+
+#: sha256 over (name, bytes) of every state_dict tensor of the shipped checkpoint, taken from
+#: the format-/2 file before tools/migrate_checkpoint.py added its "input" record.
+WEIGHTS_SHA256 = "fbeaa66519339c6eeb1b184d4131040f98e7f28324358b99c934b0bd94fea562"
+
+
+def weights_digest(state_dict) -> str:
+    digest = hashlib.sha256()
+    for name, tensor in state_dict.items():
+        digest.update(name.encode())
+        digest.update(tensor.contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
+def migration_tool():
+    spec = importlib.util.spec_from_file_location(
+        "migrate_checkpoint", Path(__file__).parents[1] / "tools/migrate_checkpoint.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_it_describes_the_input_it_was_trained_on(checkpoint_path):
+    _, checkpoint = training.load_model(checkpoint_path)
+    record = checkpoint["input"]
+    assert record["spacing_mm"] == [2.0, 2.0, 2.0] and record["orientation"] == "RAS"
+    assert record["modalities"] == list(brats.MODALITIES) == checkpoint["modalities"]
+    assert record["normalisation"] == {"method": "zscore_nonzero", "clip_percentiles": None}
+    assert record["label_coding"] == brats.BRATS_2021.name
+    assert record["regions"] == {"WT": [1, 2, 4], "TC": [1, 4], "ET": [4]}
+    assert record["patch_size"] == checkpoint["train_config"]["patch_size"] == 64
+    assert checkpoint["model"]["in_channels"] == len(record["modalities"])
+
+
+def test_the_migration_kept_the_weights_byte_for_byte(checkpoint_path):
+    state_dict = torch.load(checkpoint_path, weights_only=True)["state_dict"]
+    assert weights_digest(state_dict) == WEIGHTS_SHA256
+
+
+def test_migrating_the_format_2_file_adds_exactly_the_input_record(checkpoint_path, tmp_path):
+    shipped = torch.load(checkpoint_path, weights_only=True)
+    old = {k: v for k, v in shipped.items() if k != "input"} | {"format": "course_utils.unet/2"}
+    training.save_checkpoint(tmp_path / "old.pt", old)
+    with pytest.raises(CourseDataError, match="Retrain"):
+        training.load_model(tmp_path / "old.pt")
+    assert migration_tool().main([str(tmp_path / "old.pt")]) == 0
+    migrated = torch.load(tmp_path / "old.pt", weights_only=True)
+    assert migrated.keys() == shipped.keys()
+    assert {k: v for k, v in migrated.items() if k != "state_dict"} == {
+        k: v for k, v in shipped.items() if k != "state_dict"
+    }
+    assert weights_digest(migrated["state_dict"]) == WEIGHTS_SHA256

@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from course_utils import synth, training
-from course_utils.datasets import BraTSDataset
+from course_utils.datasets import BraTSDataset, normalisation_record
 from course_utils.errors import CourseDataError
 from course_utils.training import (
     PatchDataset,
@@ -121,6 +121,32 @@ def test_load_model_gives_the_trained_network_in_eval_mode(cohort, tmp_path):
     model, checkpoint = load_model(tmp_path / "run/model.pt")
     assert not model.training and model.features == (4, 8)
     assert same_weights(model.state_dict(), checkpoint["state_dict"])
+    record = checkpoint["input"]  # what the network expects of its input, as trained
+    assert record["spacing_mm"] == [4.0, 4.0, 4.0] and record["orientation"] == "RAS"
+    assert record["modalities"] == list(BraTSDataset(cohort).modalities)
+    assert record["normalisation"] == normalisation_record(TINY.normalisation)
+    assert record["normalisation"]["method"] == "zscore_brain_mask"
+    assert record["patch_size"] == 32 and record["regions"]["ET"] == [4]
+    reread = torch.load(tmp_path / "run/model.pt", weights_only=True)  # plain types only
+    assert reread["input"] == record
+
+
+def test_a_cohort_of_mixed_voxel_sizes_is_refused_for_training(cohort, tmp_path):
+    import shutil
+
+    mixed = tmp_path / "mixed"
+    shutil.copytree(cohort, mixed)
+    other = synth.make_subject((9, 0), spacing_mm=5.0)
+    folder = sorted(p for p in mixed.iterdir() if p.is_dir())[0]
+    for key, path in synth.subject_files(folder).items():
+        nib.save(other[key], path)
+    with pytest.raises(CourseDataError, match="mixes voxel sizes"):
+        train(mixed, tmp_path / "run", TINY, progress=False)
+
+
+def test_an_unknown_normalisation_is_refused_by_the_config():
+    with pytest.raises(ValueError, match="unknown normalisation"):
+        TrainConfig(normalisation="minmax")
 
 
 def test_a_truncated_or_foreign_checkpoint_is_refused_with_the_fix(tmp_path):
@@ -132,9 +158,13 @@ def test_a_truncated_or_foreign_checkpoint_is_refused_with_the_fix(tmp_path):
         load_model(tmp_path / "cut.pt")
     with pytest.raises(RunFolderError, match="does not exist"):
         load_model(tmp_path / "missing.pt")
-    torch.save({"format": "course_utils.unet/1", "state_dict": {}}, tmp_path / "old.pt")
-    with pytest.raises(CourseDataError, match="another version of course_utils.*Retrain"):
-        load_model(tmp_path / "old.pt")
+    for old in ("course_utils.unet/1", "course_utils.unet/2"):  # /2: no "input" record
+        torch.save({"format": old, "state_dict": {}}, tmp_path / "old.pt")
+        with pytest.raises(CourseDataError, match="another version of course_utils.*Retrain"):
+            load_model(tmp_path / "old.pt")
+    torch.save({"format": training.CHECKPOINT_FORMAT, "state_dict": {}}, tmp_path / "bare.pt")
+    with pytest.raises(CourseDataError, match="no 'input' record"):
+        load_model(tmp_path / "bare.pt")
 
 
 def test_a_checkpoint_holding_code_is_refused(tmp_path):

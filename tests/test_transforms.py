@@ -14,8 +14,10 @@ from course_utils.transforms import (
     RandomGamma,
     RandomGaussianNoise,
     RandomIntensityScaleShift,
+    RandomResample,
     default_augmentation,
     sample_generator,
+    training_augmentation,
     voxel_sampling_matrix,
     warp,
 )
@@ -64,6 +66,8 @@ ALWAYS = {
         [RandomFlip(), always(RandomAffine), always(RandomGamma), always(RandomGaussianNoise)]
     ),
     "default": default_augmentation,
+    "resample": lambda: always(RandomResample, p_thick=0.5),
+    "training": training_augmentation,
 }
 
 
@@ -317,3 +321,27 @@ def test_bad_items_and_settings_are_refused_with_a_clear_error():
         RandomGamma(p=1.5)
     with pytest.raises(ValueError, match="not spatial axes"):
         RandomFlip(axes=(2,))(brain_item(shape=(5, 5)))
+
+
+def test_resampling_blurs_the_image_as_a_coarser_grid_does_and_keeps_its_mean():
+    item = brain_item((24, 24, 24), channels=1)
+    blurred = always(RandomResample, factors=(2.0, 2.0), shift=0.0)(item, sample_generator(0))
+    assert torch.equal(blurred["label"], item["label"])  # no shift: the label stays
+    roughness = (item["image"].diff(dim=1) ** 2).mean()
+    assert (blurred["image"].diff(dim=1) ** 2).mean() < 0.5 * roughness  # white noise blurred
+    assert abs(float(blurred["image"].mean() - item["image"].mean())) < 0.05
+
+
+def test_a_resampling_shift_moves_the_label_with_the_image():
+    item = ramp_item((12, 12, 12), regions=True)
+    moved = always(RandomResample, factors=(1.0, 1.0), p_thick=0.0)(item, sample_generator(3))
+    inner = (slice(None), *[slice(3, -3)] * 3)
+    offset = moved["image"][:3][inner] - item["image"][:3][inner]  # the shift, in voxels
+    assert 0 < float(offset.abs().max()) <= 0.5 + 1e-4
+    assert set(moved["label"].unique().tolist()) <= {0.0, 1.0}
+
+
+def test_training_augmentation_is_the_default_one_plus_resampling():
+    names = [type(t).__name__ for t in training_augmentation().transforms]
+    default = [type(t).__name__ for t in default_augmentation().transforms]
+    assert names == default[:2] + ["RandomResample"] + default[2:]

@@ -1,0 +1,192 @@
+"""Inference in the input's world: resample to the checkpoint's grid, predict, resample back.
+
+A checkpoint records the voxel spacing it was trained at (`checkpoint_input`); a network
+applied to voxels of another size sees anatomy at another scale. `predict_on_input_grid`
+does what nnU-Net does with its plans' target spacing:
+
+1. resample the raw image to the checkpoint's spacing (linear, same orientation and field of
+   view; `grid_at_spacing`), unless it already has it;
+2. normalise it with the checkpoint's recorded method (`datasets.normalise_image`);
+3. predict by sliding windows (`patches.sliding_window_inference`), then a sigmoid;
+4. resample the region probabilities back to the input grid (linear), where they are
+   thresholded and nested (`threshold_regions`: ET in TC in WT).
+
+Images are float32 ``(C, D, H, W)`` in RAS+ voxel order (as `datasets` makes them); affines
+are ``(4, 4)`` voxel -> RAS+ mm; spacings in mm.
+
+Used by `training.evaluate` and ``course-utils predict``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from .datasets import normalise_image
+from .geometry import voxel_sizes
+from .patches import sliding_window_inference
+
+__all__ = [
+    "SPACING_TOLERANCE_MM",
+    "grid_at_spacing",
+    "resample_channels",
+    "threshold_regions",
+    "predict_on_input_grid",
+]
+
+#: Spacings closer than this (mm, per axis) count as the same: no resampling.
+SPACING_TOLERANCE_MM = 0.01
+
+
+def grid_at_spacing(
+    shape: tuple[int, ...], affine: np.ndarray, spacing_mm
+) -> tuple[tuple[int, int, int], np.ndarray]:
+    """A grid of the given voxel size over the same field of view and axes as ``(shape, affine)``.
+
+    Each axis keeps its direction; it gets ``max(1, round(n * old / new))`` voxels, centred on
+    the old grid's centre, so the two grids cover the same extent to within half a voxel.
+
+    Parameters
+    ----------
+    shape
+        Spatial shape ``(D, H, W)`` of the input grid.
+    affine
+        Its ``(4, 4)`` voxel -> RAS+ mm matrix.
+    spacing_mm
+        Three voxel sizes in mm of the new grid.
+
+    Returns
+    -------
+    tuple
+        ``(shape, affine)`` of the new grid.
+
+    Examples
+    --------
+    >>> shape, affine = grid_at_spacing((4, 4, 4), np.eye(4), (2, 2, 2))
+    >>> shape, affine[:3, 3].tolist()
+    ((2, 2, 2), [0.5, 0.5, 0.5])
+    """
+    affine = np.asarray(affine, dtype=np.float64)
+    old = voxel_sizes(affine)
+    ratio = np.asarray(spacing_mm, dtype=np.float64) / old
+    sizes = np.asarray(shape[:3], dtype=np.float64)
+    new_shape = np.maximum(1, np.rint(sizes * old / np.asarray(spacing_mm))).astype(int)
+    to_old = np.eye(4)  # new voxel index -> old voxel index
+    to_old[:3, :3] = np.diag(ratio)
+    to_old[:3, 3] = (sizes - 1) / 2 - ratio * (new_shape - 1) / 2
+    return tuple(int(n) for n in new_shape), affine @ to_old
+
+
+def resample_channels(
+    volume: np.ndarray,
+    affine: np.ndarray,
+    shape: tuple[int, ...],
+    target_affine: np.ndarray,
+    *,
+    order: int = 1,
+) -> np.ndarray:
+    """Each channel of ``volume`` ``(C, *spatial)`` resampled onto ``(shape, target_affine)``.
+
+    Through `registration.resample` (SciPy, world coordinates, zero outside the input), one
+    channel at a time. ``order`` 1 (linear) for images and probabilities, 0 for labels.
+    Returns float32 ``(C, *shape)`` (the input dtype for ``order=0``).
+    """
+    import nibabel as nib
+
+    from .registration import resample
+
+    grid = nib.Nifti1Image(np.broadcast_to(np.uint8(0), tuple(shape)), np.asarray(target_affine))
+    out = np.empty((len(volume), *shape), dtype=volume.dtype if order == 0 else np.float32)
+    for c, channel in enumerate(volume):
+        moving = nib.Nifti1Image(np.asarray(channel), np.asarray(affine, float))
+        out[c] = np.asanyarray(resample(moving, grid, order=order).dataobj)
+    return out
+
+
+def threshold_regions(probabilities: np.ndarray | torch.Tensor) -> np.ndarray:
+    """Region probabilities ``(3, *spatial)`` (WT, TC, ET) -> nested bool masks (> 0.5).
+
+    A voxel in ET is also in TC, one in TC also in WT, as the BraTS regions are defined.
+
+    Examples
+    --------
+    >>> threshold_regions(np.array([[0.2], [0.4], [0.9]]))[:, 0].tolist()
+    [True, True, True]
+    """
+    p = probabilities.numpy() if isinstance(probabilities, torch.Tensor) else probabilities
+    wt, tc, et = (np.asarray(p[i]) > 0.5 for i in range(3))
+    tc = tc | et
+    return np.stack([wt | tc, tc, et])
+
+
+def predict_on_input_grid(
+    model: nn.Module,
+    image: torch.Tensor,
+    affine: np.ndarray,
+    input_record: dict,
+    *,
+    overlap: float = 0.25,
+    batch_size: int = 2,
+    progress: bool = False,
+) -> tuple[torch.Tensor, dict]:
+    """Region probabilities on the input grid, predicted at the checkpoint's spacing.
+
+    Parameters
+    ----------
+    model
+        A trained `UNet` (e.g. from `training.load_model`), in ``eval()`` mode.
+    image
+        Raw, un-normalised float32 ``(C, D, H, W)`` in RAS+ voxel order, channels in the
+        checkpoint's modality order.
+    affine
+        The image's ``(4, 4)`` voxel -> RAS+ mm matrix.
+    input_record
+        The checkpoint's ``"input"`` record (`training.checkpoint_input`): its
+        ``spacing_mm``, ``normalisation`` and ``patch_size`` are used.
+    overlap, batch_size, progress
+        Of the sliding windows.
+
+    Returns
+    -------
+    tuple
+        ``(probabilities, info)``: float32 ``(3, D, H, W)`` WT, TC, ET probabilities on the
+        input grid, and a dict saying what was done (``input_spacing_mm``,
+        ``model_spacing_mm``, ``resampled``, ``model_grid_shape``, ``normalisation``).
+    """
+    affine = np.asarray(affine, dtype=np.float64)
+    spacing = voxel_sizes(affine)
+    target = np.asarray(input_record["spacing_mm"], dtype=np.float64)
+    resampled = bool(np.any(np.abs(spacing - target) > SPACING_TOLERANCE_MM))
+    shape = tuple(image.shape[1:])
+    if resampled:
+        model_shape, model_affine = grid_at_spacing(shape, affine, target)
+        values = resample_channels(image.numpy(), affine, model_shape, model_affine, order=1)
+        image = torch.from_numpy(values)
+    else:
+        model_shape = shape
+    image = normalise_image(image, input_record["normalisation"])
+    device = next(model.parameters()).device
+    model.eval()
+    with torch.no_grad():
+        logits = sliding_window_inference(
+            model,
+            image[None].to(device),
+            patch_size=int(input_record["patch_size"]),
+            overlap=overlap,
+            batch_size=batch_size,
+            progress=progress,
+        )
+    probabilities = torch.sigmoid(logits[0]).cpu()
+    del logits, image
+    if resampled:
+        back = resample_channels(probabilities.numpy(), model_affine, shape, affine, order=1)
+        probabilities = torch.from_numpy(np.clip(back, 0.0, 1.0))
+    info = {
+        "input_spacing_mm": [round(float(s), 4) for s in spacing],
+        "model_spacing_mm": [float(s) for s in target],
+        "resampled": resampled,
+        "model_grid_shape": [int(n) for n in model_shape],
+        "normalisation": dict(input_record["normalisation"]),
+    }
+    return probabilities, info

@@ -1,0 +1,204 @@
+"""Inference in the input's world: the checkpoint's spacing, and back onto the input grid.
+
+The 1 mm subject is generated at 1 mm by SynthBraTS. SynthBraTS 1 draws its random fields per
+voxel, so ``make_subject(seed, 2.0)`` is another subject, not this one at 2 mm; the 2 mm
+acquisition of the same anatomy is simulated by averaging each 2 x 2 x 2 block of the 1 mm
+intensities (what a coarser voxel integrates). SynthBraTS 2 generates one subject at any
+spacing; the comparison should move to it when it lands.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from course_utils import brats, paths, synth, training
+from course_utils.datasets import (
+    BraTSDataset,
+    brats_to_classes,
+    classes_to_regions,
+    normalisation_record,
+    robust_brain_mask,
+)
+from course_utils.inference import (
+    grid_at_spacing,
+    predict_on_input_grid,
+    resample_channels,
+    threshold_regions,
+)
+
+
+def dice(a: np.ndarray, b: np.ndarray) -> float:
+    return float(2 * (a & b).sum() / max(a.sum() + b.sum(), 1))
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    return training.load_model(paths.shipped_checkpoint())
+
+
+@pytest.fixture(scope="module")
+def subject_1mm():
+    subject = synth.make_subject((1, 0), spacing_mm=1.0)
+    image = np.stack([np.asarray(subject[m].dataobj, np.float32) for m in brats.MODALITIES])
+    truth = classes_to_regions(brats_to_classes(np.asarray(subject["seg"].dataobj))) > 0.5
+    return image, subject["t1"].affine, truth
+
+
+def block_average(image: np.ndarray, affine: np.ndarray):
+    """``(C, X, Y, Z)`` 1 mm -> 2 mm by averaging 2 x 2 x 2 blocks, and the 2 mm affine."""
+    c, *shape = image.shape
+    even = [n // 2 * 2 for n in shape]
+    cut = image[:, : even[0], : even[1], : even[2]]
+    coarse = cut.reshape(c, even[0] // 2, 2, even[1] // 2, 2, even[2] // 2, 2).mean((2, 4, 6))
+    to_fine = np.diag([2.0, 2.0, 2.0, 1.0])
+    to_fine[:3, 3] = 0.5  # a 2 mm voxel's centre lies between two 1 mm centres
+    return coarse.astype(np.float32), affine @ to_fine
+
+
+def test_a_grid_at_another_spacing_keeps_the_axes_and_the_field_of_view():
+    affine = np.array([[-1.0, 0, 0, 90], [0, 1.0, 0, -126], [0, 0, 1.0, -72], [0, 0, 0, 1]])
+    shape, coarse = grid_at_spacing((181, 217, 181), affine, (2.0, 2.0, 3.0))
+    assert shape == (90, 108, 60)
+    assert np.allclose(np.abs(np.diag(coarse)[:3]), [2, 2, 3]) and coarse[0, 0] < 0
+    centre = affine @ [90, 108, 90, 1]  # the centre of both grids is the same point
+    assert np.allclose(coarse @ [44.5, 53.5, 29.5, 1], centre)
+
+
+def test_resampling_to_a_coarser_grid_and_back_keeps_a_smooth_image():
+    x, y, z = np.meshgrid(*[np.arange(40.0)] * 3, indexing="ij")
+    smooth = np.sin(x / 7)[None] + np.cos(y / 9)[None] + z[None] / 40
+    shape, coarse = grid_at_spacing(smooth.shape[1:], np.eye(4), (2.0, 2.0, 2.0))
+    down = resample_channels(smooth.astype(np.float32), np.eye(4), shape, coarse)
+    back = resample_channels(down, coarse, smooth.shape[1:], np.eye(4))
+    inner = (slice(None), *[slice(2, -2)] * 3)
+    assert np.abs(back[inner] - smooth[inner]).max() < 0.02
+
+
+def test_nested_regions_put_every_et_voxel_in_tc_and_every_tc_voxel_in_wt():
+    probabilities = np.random.default_rng(0).random((3, 6, 6, 6))
+    wt, tc, et = threshold_regions(probabilities)
+    assert not (et & ~tc).any() and not (tc & ~wt).any()
+    assert (et == (probabilities[2] > 0.5)).all()
+
+
+def test_a_1mm_subject_is_predicted_at_2mm_and_lands_on_its_own_grid(shipped, subject_1mm):
+    model, checkpoint = shipped
+    image, affine, truth = subject_1mm
+    probabilities, info = predict_on_input_grid(
+        model, torch.from_numpy(image), affine, checkpoint["input"]
+    )
+    assert info["resampled"] and info["model_spacing_mm"] == [2.0, 2.0, 2.0]
+    assert tuple(probabilities.shape) == (3, *image.shape[1:])  # overlays the input exactly
+    fine = threshold_regions(probabilities)
+    for r, region in enumerate(brats.REGIONS):  # measured 0.958, 0.980, 0.959
+        assert dice(fine[r], truth[r]) >= 0.93, region
+    print("1 mm vs truth:", [round(dice(fine[r], truth[r]), 3) for r in range(3)])
+    coarse_image, coarse_affine = block_average(image, affine)
+    coarse_probabilities, coarse_info = predict_on_input_grid(
+        model, torch.from_numpy(coarse_image), coarse_affine, checkpoint["input"]
+    )
+    assert not coarse_info["resampled"]
+    on_fine = threshold_regions(  # as predict does: probabilities resampled, then thresholded
+        resample_channels(coarse_probabilities.numpy(), coarse_affine, image.shape[1:], affine)
+    )
+    agreement = [dice(fine[r], on_fine[r]) for r in range(3)]
+    print("1 mm vs 2 mm:", [round(d, 3) for d in agreement])
+    assert agreement[0] >= 0.95  # the issue's bar, on the whole tumour
+    assert agreement[1] >= 0.92 and agreement[2] >= 0.88  # measured 0.954, 0.945, 0.908
+
+
+# --- robust to resampling: the four cases of issue 19 on 4 held-out subjects ----------------
+
+
+def robustness_benchmark():
+    spec = importlib.util.spec_from_file_location(
+        "robustness", Path(__file__).parents[1] / "benchmarks/robustness.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def held_out_cases(tmp_path_factory):
+    bench = robustness_benchmark()
+    root = synth.ensure_dataset(tmp_path_factory.mktemp("heldout") / "s1", 4, seed=1)
+    data = BraTSDataset(root, target="labels", normalise=False)
+    subjects = []
+    for index in range(len(data)):
+        item = data[index]
+        truth = classes_to_regions(item["label"].numpy()) > 0.5
+        subjects.append(
+            (
+                item["affine"],
+                bench.cases(item["image"].numpy(), truth, item["affine"], brats.MODALITIES),
+            )  # fmt: skip
+        )
+    return subjects
+
+
+def inside_statistics(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """``(C, 2)`` mean and standard deviation of each channel inside ``mask``."""
+    return np.array([[channel[mask].mean(), channel[mask].std()] for channel in image])
+
+
+def test_the_robust_mask_ignores_an_edge_shell_that_the_nonzero_mask_takes_in(held_out_cases):
+    for _, cases in held_out_cases:
+        image, _ = cases["as generated"]
+        shelled, _ = cases["edge shell"]
+        assert (robust_brain_mask(shelled) == robust_brain_mask(image)).all()
+        clean = robust_brain_mask(image) != (image != 0).any(axis=0)  # clean data: ~the same
+        assert clean.sum() < 1e-3 * image[0].size
+        assert (shelled != 0).any(axis=0).sum() > 1.05 * (image != 0).any(axis=0).sum()
+
+
+def test_statistics_inside_the_robust_mask_barely_move_when_the_image_is_resampled(
+    held_out_cases,
+):
+    for _, cases in held_out_cases:
+        image, _ = cases["as generated"]
+        reference = inside_statistics(image, robust_brain_mask(image))
+        for case in ("edge shell", "sub-voxel shift", "round trip"):
+            moved, _ = cases[case]
+            stats = inside_statistics(moved, robust_brain_mask(moved))
+            change = np.abs(stats - reference) / reference[:, 1:]  # in standard deviations
+            assert change.max() < 0.2, (case, change.max())  # measured up to 0.15 (shift)
+        nonzero = inside_statistics(cases["edge shell"][0], (cases["edge shell"][0] != 0).any(0))
+        assert (np.abs(nonzero - reference) / reference[:, 1:]).max() > 0.2  # the old mask moves
+
+
+def test_the_shipped_network_with_the_robust_mask_survives_the_four_cases(shipped, held_out_cases):
+    model, checkpoint = shipped
+    robust = {**checkpoint["input"], "normalisation": normalisation_record("zscore_brain_mask")}
+    dice_wt = {}
+    for affine, cases in held_out_cases:
+        for case, (image, truth) in cases.items():
+            for name, record in (("own", checkpoint["input"]), ("robust", robust)):
+                probabilities, _ = predict_on_input_grid(
+                    model, torch.from_numpy(image), affine, record
+                )
+                wt = threshold_regions(probabilities)[0]
+                dice_wt.setdefault((name, case), []).append(dice(wt, truth[0]))
+    print({key: round(float(np.min(v)), 3) for key, v in dice_wt.items()})
+    own, robust = dice_wt["own", "as generated"], dice_wt["robust", "as generated"]
+    assert np.allclose(own, robust, atol=0.005)
+    # Measured (min over the 4 subjects; mean in brackets), robust mask at inference only:
+    # as generated 0.982 (0.989), edge shell 0.982 (0.989), shift 0.927 (0.933), round trip
+    # 0.973 (0.978); the checkpoint's own zscore_nonzero: shell 0.545 (0.698), shift 0.821
+    # (0.868), round trip 0.200 (0.281). The issue's target (all within 0.03 of as generated)
+    # needs the retrain with `transforms.training_augmentation`; the shift's truth is moved by
+    # nearest neighbour, half a voxel is at the discretisation limit.
+    bounds = {
+        "as generated": 0.97,
+        "edge shell": 0.97,
+        "sub-voxel shift": 0.91,
+        "round trip": 0.96,
+    }
+    for case, bound in bounds.items():
+        assert min(dice_wt["robust", case]) >= bound, case
+    assert max(dice_wt["own", "edge shell"]) < min(dice_wt["robust", "edge shell"])
