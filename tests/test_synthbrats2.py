@@ -4,6 +4,7 @@ rater, mimics, variety, and the trivial baselines kept from regressing."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -12,7 +13,7 @@ import textwrap
 import numpy as np
 import pytest
 
-from course_utils import metrics, synth, synthbrats2
+from course_utils import metrics, paths, synth, synthbrats2
 from course_utils.synthbrats2 import MIMICS, realism
 
 # Subjects of seed 3 whose draws are known (checked once, kept as facts about the generator):
@@ -53,10 +54,13 @@ def test_another_cpu_dispatch_gives_the_same_bytes():
     )
     env = {**os.environ, "NPY_DISABLE_CPU_FEATURES": "X86_V4 AVX512_ICL AVX512_SPR"}
     output = subprocess.run(
-        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
+        [sys.executable, "-c", script],
+        env=env,
+        cwd=paths.repository_root(),
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
-    import json
-
     child = json.loads(output.strip().splitlines()[-1])
     assert not child["skx"]  # the child really ran without the AVX-512 paths
     assert child["digests"] == digests(RING)

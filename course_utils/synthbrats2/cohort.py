@@ -18,6 +18,7 @@ from scipy import ndimage
 from .. import files
 from ..synth import MODALITIES, load_template, nifti_gz_bytes, subject_id, to_nifti
 from . import anatomy, core, oedema, raters, scanner, tumour
+from .fields import smooth_noise
 from .mimics import MIMICS, draw_mimics
 
 __all__ = [
@@ -96,6 +97,9 @@ def simulate(seed: int | Sequence[int], spacing_mm: float = 2.0):
     keep_clear = place_in(shape, box, ndimage.binary_dilation(labelled, iterations=3))
     mimics = draw_mimics(rng, tissue, keep_clear, s)
     mimic = np.maximum.reduce([mimics[key] for key in MIMICS])
+    box_shape = in_core.shape
+    parts["texture_oedema"] = smooth_noise(rng, box_shape, 5.0 / s)
+    parts["texture_core"] = smooth_noise(rng, box_shape, 4.0 / s)
     full_parts = {key: place_in(shape, box, values) for key, values in parts.items()}
     images, draws = scanner.render(rng, tissue, {**full_parts, **mimics}, s)
 
@@ -117,7 +121,7 @@ def simulate(seed: int | Sequence[int], spacing_mm: float = 2.0):
         "scanner": draws,
     }
     truth = {key: tissue[key] for key in ("csf", "gm", "wm", "brain")}
-    truth.update(full_parts)
+    truth.update({k: v for k, v in full_parts.items() if not k.startswith("texture")})
     truth.update(mimics)
     truth.update(mimic=mimic, seg_exact=seg_exact, facts=facts)
     return arrays, truth

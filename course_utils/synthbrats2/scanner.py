@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from ..synth import MODALITIES, smooth_noise
+from ..synth import MODALITIES
 
 __all__ = ["LEVELS", "render"]
 
@@ -40,15 +40,16 @@ DETAIL_WEIGHT = (1.0, 1.0, -0.6, -0.5)
 
 def bias_log(rng: np.random.Generator, shape, inside: tuple[np.ndarray, ...]) -> np.ndarray:
     """A smooth log-bias at the ``inside`` voxels (float64, max |value| = 1): a random
-    quadratic plus a coarse random field."""
+    polynomial of degree 3 in the normalised coordinates."""
     coordinates = [
         2.0 * index / max(n - 1, 1) - 1.0 for index, n in zip(inside, shape, strict=True)
     ]
-    terms = coordinates + [a * b for i, a in enumerate(coordinates) for b in coordinates[i:]]
+    squares = [a * b for i, a in enumerate(coordinates) for b in coordinates[i:]]
+    cubes = [a * a * a for a in coordinates]
+    terms = coordinates + squares + cubes
     field = np.zeros(len(inside[0]))
     for coefficient, term in zip(rng.normal(0.0, 1.0, len(terms)), terms, strict=True):
         field += coefficient * term
-    field += 0.6 * smooth_noise(rng, shape, 30.0)[inside].astype(np.float64) * np.std(field)
     return field / max(float(np.abs(field).max()), 1e-6)
 
 
@@ -62,16 +63,18 @@ def render(
 
     ``tissue`` holds ``csf``, ``gm``, ``wm``, ``brain``, ``t1`` (template T1 for anatomical
     detail); ``parts`` the memberships ``oedema`` (visible signal), ``necrosis``,
-    ``nonenhancing``, ``enhancing`` and the mimics, all float32 fractions.
+    ``nonenhancing``, ``enhancing`` and the mimics, all float32 fractions, and the textures
+    ``texture_oedema``, ``texture_core`` (float32, unit-variance fields, zero where unused).
     """
     shape = tissue["brain"].shape
     inside = np.nonzero(tissue["brain"] > 0.5)
-    at = {key: values[inside].astype(np.float64) for key, values in {**tissue, **parts}.items()}
+    keys = ("csf", "gm", "wm", "t1", *parts)
+    at = {key: {**tissue, **parts}[key][inside].astype(np.float64) for key in keys}
     core = sum(at[key] for key in CORE)
     model_t1 = sum(at[name] * LEVELS[name][0] for name in HEALTHY)
     detail = (at["t1"] - model_t1) * (1.0 - core)
-    oedema_texture = 1.0 + 0.12 * smooth_noise(rng, shape, 5.0 / spacing_mm)[inside]
-    core_texture = 1.0 + 0.1 * smooth_noise(rng, shape, 4.0 / spacing_mm)[inside]
+    oedema_texture = 1.0 + 0.12 * parts["texture_oedema"][inside].astype(np.float64)
+    core_texture = 1.0 + 0.1 * parts["texture_core"][inside].astype(np.float64)
     enhancement = rng.uniform(0.75, 1.25)  # how strongly this tumour enhances
     thick = rng.uniform() < 0.4
     thick_axis = int(rng.integers(0, 3))

@@ -76,9 +76,9 @@ def draw_blobs(rng: np.random.Generator, radius_mm: float) -> tuple:
 
 
 def draw_plan(rng: np.random.Generator, template: Template, source: np.ndarray) -> Plan:
-    """Draw the tumour: volumes (whole tumour log-normal, median 70 cm^3, 12-240 cm^3),
+    """Draw the tumour: volumes (whole tumour log-normal, median 70 cm^3, 15-200 cm^3),
     core share 12-60 %, kind (10 % without enhancement, 12 % solid), 14 % multifocal."""
-    whole = float(np.clip(np.exp(rng.normal(np.log(70e3), 0.6)), 12e3, 240e3))
+    whole = float(np.clip(np.exp(rng.normal(np.log(70e3), 0.6)), 15e3, 200e3))
     core_share = rng.uniform(0.12, 0.6)
     kind = KINDS[int(np.searchsorted([0.78, 0.90], rng.uniform()))]
     multifocal = rng.uniform() < 0.14
