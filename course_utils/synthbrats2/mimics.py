@@ -20,7 +20,7 @@ MIMICS = ("vessel", "dura", "plexus", "flair_lesion", "cyst")
 
 
 def vessels(rng: np.random.Generator, tissue: dict, spacing_mm: float) -> np.ndarray:
-    """15-45 smooth random walks (10-40 mm) through sulcal CSF and cortex, ~1.5 mm thick."""
+    """20-60 smooth random walks (10-40 mm) through sulcal CSF and cortex, ~1.5 mm thick."""
     shape = tissue["brain"].shape
     candidates = np.argwhere(
         (tissue["csf"] > 0.3) & (tissue["depth"] < 14.0) & (tissue["depth"] > 1.0)
@@ -28,7 +28,7 @@ def vessels(rng: np.random.Generator, tissue: dict, spacing_mm: float) -> np.nda
     lines = np.zeros(shape, dtype=np.float32)
     if len(candidates) == 0:
         return lines
-    for _ in range(int(rng.integers(15, 46))):
+    for _ in range(int(rng.integers(20, 61))):
         point = candidates[rng.integers(len(candidates))].astype(np.float64)
         direction = rng.standard_normal(3)
         for _ in range(int(rng.uniform(10.0, 40.0) / spacing_mm)):
@@ -43,7 +43,7 @@ def dura(rng: np.random.Generator, tissue: dict, centre_x: float, spacing_mm: fl
     """Patches of the brain's outer 3 mm (dura left by skull stripping) and the superior
     sagittal sinus along the top of the midline."""
     shape = tissue["brain"].shape
-    shell = (tissue["depth"] > 0.0) & (tissue["depth"] < rng.uniform(2.0, 4.0))
+    shell = (tissue["depth"] > 0.0) & (tissue["depth"] < rng.uniform(2.0, 5.0))
     patches = smooth_noise(rng, shape, 12.0 / spacing_mm) > rng.uniform(0.3, 1.2)
     x = (np.arange(shape[0]) - centre_x).reshape(-1, 1, 1) * spacing_mm
     z = np.arange(shape[2]).reshape(1, 1, -1)
@@ -95,7 +95,7 @@ def draw_mimics(
         "vessel": vessels(rng, tissue, spacing_mm),
         "dura": dura(rng, tissue, centre_x, spacing_mm),
         "plexus": blobs_at(
-            rng, shape, np.argwhere(ventricle), int(rng.integers(2, 6)), (2.5, 5.0), spacing_mm
+            rng, shape, np.argwhere(ventricle), int(rng.integers(3, 8)), (3.0, 6.0), spacing_mm
         )
         * ventricle,
         "flair_lesion": flair_lesion,

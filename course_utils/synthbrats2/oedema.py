@@ -64,7 +64,7 @@ def visible_oedema(
 ) -> np.ndarray:
     """How much oedema signal each voxel shows, in [0, 1] (float32): a ramp of the
     concentration from ``0.3-0.7 x level`` (faint signal beyond the label) to
-    ``1.4-3 x level`` (plateau deep inside)."""
+    ``1.6-4 x level`` (plateau deep inside)."""
     low = rng.uniform(0.3, 0.7) * level
-    high = rng.uniform(1.4, 3.0) * level
+    high = rng.uniform(1.6, 4.0) * level
     return ramp(concentration, low, high)

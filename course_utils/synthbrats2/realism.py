@@ -79,7 +79,8 @@ TARGETS = (
 @dataclass
 class Subject:
     """One subject in memory: z-scored images ``(4, X, Y, Z)`` float32 in `FEATURE_ORDER`,
-    ``brain`` (bool), ``seg`` and ``rater2`` (uint8 or None), voxel size (mm) and raw T1."""
+    ``brain`` (bool), ``seg`` and ``rater2`` (uint8 or None), voxel size (mm) and ``raw``
+    (``{"t1": int16 array}``: the unnormalised T1, for bias and SNR)."""
 
     name: str
     z: np.ndarray
@@ -118,7 +119,7 @@ def load_cohort(root: str | os.PathLike[str]) -> list[Subject]:
         )
         spacing = float(np.cbrt(abs(np.linalg.det(image.affine[:3, :3]))))
         seg = np.asarray(image.dataobj).astype(np.uint8)
-        subjects.append(Subject(folder.name, z, brain, seg, rater2, spacing, raw))
+        subjects.append(Subject(folder.name, z, brain, seg, rater2, spacing, {"t1": raw["t1"]}))
     return subjects
 
 

@@ -75,7 +75,14 @@ def render(
     detail = (at["t1"] - model_t1) * (1.0 - core)
     oedema_texture = 1.0 + 0.12 * parts["texture_oedema"][inside].astype(np.float64)
     core_texture = 1.0 + 0.1 * parts["texture_core"][inside].astype(np.float64)
-    enhancement = rng.uniform(0.75, 1.25)  # how strongly this tumour enhances
+    enhancement = rng.uniform(0.5, 1.2)  # how strongly this tumour enhances
+    # Necrosis varies most between tumours (fluid, debris, protein): T1, T2, FLAIR shifts.
+    necrosis_shift = (
+        rng.uniform(0.8, 1.5),
+        rng.uniform(0.8, 1.3),
+        rng.uniform(0.8, 1.1),
+        rng.uniform(0.6, 1.6),
+    )
     thick = rng.uniform() < 0.4
     thick_axis = int(rng.integers(0, 3))
     draws = {"thick_slice_mm": {}, "noise": {}, "bias": {}, "gamma": {}}
@@ -83,6 +90,7 @@ def render(
     for index, modality in enumerate(MODALITIES):
         jitter = {name: rng.uniform(0.88, 1.12) for name in LEVELS}
         level = {name: values[index] * jitter[name] for name, values in LEVELS.items()}
+        level["necrosis"] *= necrosis_shift[index]
         if modality == "t1ce":
             base = level["wm"]
             for name in ("enhancing", "vessel", "dura", "plexus"):
@@ -90,12 +98,14 @@ def render(
         x = sum(at[name] * level[name] for name in HEALTHY) + DETAIL_WEIGHT[index] * detail
         infiltrated = 0.85 * at["oedema"]
         x = (1.0 - infiltrated) * x + infiltrated * level["oedema"] * oedema_texture
+        if modality == "t1ce":  # patchy enhancement: +-20 % within the enhancing tumour
+            level["enhancing"] = level["enhancing"] * (1.0 + 0.2 * (core_texture - 1.0) / 0.1)
         x = (1.0 - core) * x + core_texture * sum(at[name] * level[name] for name in CORE)
         for name in MIMIC_KEYS:
             x = (1.0 - at[name]) * x + at[name] * level[name]
         gamma = rng.uniform(0.8, 1.25)
         x = np.power(np.maximum(x, 0.0) / level["wm"], gamma) * level["wm"]
-        bias = rng.uniform(0.04, 0.3)
+        bias = rng.uniform(0.1, 0.45)
         x = x * np.exp(bias * bias_log(rng, shape, inside))
         slice_mm = rng.uniform(3.0, 6.0) if thick and modality in ("t2", "flair") else 0.0
         if slice_mm:
