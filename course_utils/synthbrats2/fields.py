@@ -1,8 +1,10 @@
 """Small deterministic building blocks of SynthBraTS 2: ramps, rotations, boxes, blobs.
 
-Everything here uses only IEEE-exact arithmetic (``+ - * /``, ``sqrt``) or float64
-transcendental functions rounded afterwards, so the same seed gives the same bytes on CPUs
-whose SIMD paths (AVX2, AVX-512) round ``exp``/``tanh`` differently in the last place.
+Everything here uses only IEEE-exact arithmetic (``+ - * /``, ``sqrt``), so the same seed gives
+the same bytes on CPUs whose SIMD paths differ. Where the generator needs ``exp``, ``power``
+or ``cbrt`` (NumPy 2.4's AVX-512 paths round their float64 results differently in the last
+place), it computes in float64 and rounds to float32 or int16 once: a last-place difference
+then changes a stored value only if it straddles a rounding boundary (odds ~1e-9 a voxel).
 """
 
 from __future__ import annotations
