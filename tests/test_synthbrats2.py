@@ -20,7 +20,7 @@ from course_utils.synthbrats2 import realism
 from course_utils.synthbrats2.mimics import MIMICS
 
 # Subjects of seed 3 whose draws are known (checked once, kept as facts about the generator):
-RING, NO_ENHANCEMENT, SOLID = (3, 3), (3, 0), (3, 1)
+RING, NO_ENHANCEMENT, SOLID = (3, 0), (3, 1), (3, 6)
 
 
 @pytest.fixture(scope="module")

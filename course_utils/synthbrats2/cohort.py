@@ -45,9 +45,17 @@ def place_in(shape, box, values, fill=0) -> np.ndarray:
     return full
 
 
-def build_tumour(rng, template, source):
+def stratum_of(seed: int | Sequence[int]) -> int | None:
+    """The subject's variety stratum (0-9) when ``seed`` is ``(cohort_seed, index)``."""
+    if isinstance(seed, int | np.integer) or len(seed) != 2:
+        return None
+    cohort_seed, index = (int(value) for value in seed)
+    return (index + 3 * cohort_seed) % 10
+
+
+def build_tumour(rng, template, source, stratum):
     """Plan the tumour and apply its mass effect to ``source`` (in place)."""
-    plan = tumour.draw_plan(rng, template, source)
+    plan = tumour.draw_plan(rng, template, source, stratum)
     for focus in plan.foci:
         pushed_mm3 = focus.core_mm3 + 0.3 * (focus.whole_mm3 - focus.core_mm3)
         push_mm = float((3 * pushed_mm3 / (4 * np.pi)) ** (1 / 3))
@@ -69,7 +77,7 @@ def simulate(seed: int | Sequence[int], spacing_mm: float = 2.0):
     rng = np.random.default_rng(seed)
     template = load_template(s)
     source = anatomy.anatomy_source(rng, template)
-    plan = build_tumour(rng, template, source)
+    plan = build_tumour(rng, template, source, stratum_of(seed))
     tissue = anatomy.warp_anatomy(template, source)
     anatomy.vary_tissue(rng, tissue, s)
     shape = tissue["brain"].shape

@@ -35,11 +35,11 @@ def select_core(
 
 
 def shell_pattern(rng: np.random.Generator, core: np.ndarray, spacing_mm: float):
-    """A rim of varying thickness (1.2-6 mm, +-50 %), enhancing on 45-100 % of the surface,
+    """A rim of varying thickness (1.5-6.5 mm, +-50 %), enhancing on 45-100 % of the surface,
     plus 0-3 enhancing nodules. Returns boolean ``(enhancing, necrosis)`` in the box."""
     shape = core.shape
     depth = ndimage.distance_transform_edt(core) * spacing_mm
-    thickness = rng.uniform(1.2, 6.0) * (
+    thickness = rng.uniform(1.5, 6.5) * (
         1.0 + 0.5 * np.clip(smooth_noise(rng, shape, 8.0 / spacing_mm), -1.5, 1.5)
     )
     rim = core & (depth <= thickness)

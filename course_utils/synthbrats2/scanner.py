@@ -23,7 +23,7 @@ LEVELS = {
     "gm": (0.62, 0.64, 0.68, 0.72),
     "wm": (0.88, 0.88, 0.48, 0.55),
     "necrosis": (0.32, 0.34, 0.88, 0.55),
-    "nonenhancing": (0.56, 0.60, 0.78, 0.86),
+    "nonenhancing": (0.50, 0.55, 0.72, 0.80),
     "enhancing": (0.58, 1.30, 0.70, 0.82),
     "oedema": (0.60, 0.62, 0.82, 0.92),
     "vessel": (0.45, 1.35, 0.35, 0.40),
@@ -75,7 +75,7 @@ def render(
     detail = (at["t1"] - model_t1) * (1.0 - core)
     oedema_texture = 1.0 + 0.12 * parts["texture_oedema"][inside].astype(np.float64)
     core_texture = 1.0 + 0.1 * parts["texture_core"][inside].astype(np.float64)
-    enhancement = rng.uniform(0.5, 1.2)  # how strongly this tumour enhances
+    enhancement = rng.uniform(0.65, 1.25)  # how strongly this tumour enhances
     # Necrosis varies most between tumours (fluid, debris, protein): T1, T2, FLAIR shifts.
     necrosis_shift = (
         rng.uniform(0.8, 1.5),
@@ -98,8 +98,8 @@ def render(
         x = sum(at[name] * level[name] for name in HEALTHY) + DETAIL_WEIGHT[index] * detail
         infiltrated = 0.85 * at["oedema"]
         x = (1.0 - infiltrated) * x + infiltrated * level["oedema"] * oedema_texture
-        if modality == "t1ce":  # patchy enhancement: +-20 % within the enhancing tumour
-            level["enhancing"] = level["enhancing"] * (1.0 + 0.2 * (core_texture - 1.0) / 0.1)
+        if modality == "t1ce":  # patchy enhancement: +-15 % within the enhancing tumour
+            level["enhancing"] = level["enhancing"] * (1.0 + 0.15 * (core_texture - 1.0) / 0.1)
         x = (1.0 - core) * x + core_texture * sum(at[name] * level[name] for name in CORE)
         for name in MIMIC_KEYS:
             x = (1.0 - at[name]) * x + at[name] * level[name]

@@ -1,6 +1,6 @@
 """Tumour shape: where the foci sit, how big they are, and their lobulated cores.
 
-A subject's tumour is one focus, or (in about one subject in seven) two foci 30-55 mm apart.
+A subject's tumour is one focus, or (one subject in five) two foci 35-60 mm apart.
 Each core is a union of 1-6 overlapping ellipsoids whose surface is pushed in and out by a
 smooth random field (lobulation), so it is irregular rather than a ball. Volumes are exact:
 the core is the ``n`` voxels of lowest shape score, ``n`` drawn from the plan.
@@ -75,22 +75,33 @@ def draw_blobs(rng: np.random.Generator, radius_mm: float) -> tuple:
     return tuple(blobs)
 
 
-def draw_plan(rng: np.random.Generator, template: Template, source: np.ndarray) -> Plan:
+def draw_plan(
+    rng: np.random.Generator, template: Template, source: np.ndarray, stratum: int | None = None
+) -> Plan:
     """Draw the tumour: volumes (whole tumour log-normal, median 70 cm^3, 15-200 cm^3),
-    core share 12-60 %, kind (10 % without enhancement, 12 % solid), 14 % multifocal."""
+    core share 12-60 %, kind and focality.
+
+    With ``stratum`` (0-9, from the subject's index in its cohort) the variety is a quota, so
+    that any 10 consecutive subjects hold the same mix: stratum 0 has no enhancement (10 %),
+    stratum 5 a solid core (10 %), strata 3 and 8 two foci (20 %). Without it, the same
+    shares are random draws.
+    """
     whole = float(np.clip(np.exp(rng.normal(np.log(70e3), 0.6)), 15e3, 200e3))
     core_share = rng.uniform(0.12, 0.6)
-    kind = KINDS[int(np.searchsorted([0.78, 0.90], rng.uniform()))]
-    multifocal = rng.uniform() < 0.14
+    kind = KINDS[int(np.searchsorted([0.8, 0.9], rng.uniform()))]
+    multifocal = rng.uniform() < 0.2
+    if stratum is not None:
+        kind = {0: "nonenhancing", 5: "solid"}.get(stratum % 10, "ring")
+        multifocal = stratum % 10 in (3, 8)
     sites = template.tumour_sites
     first = sites[rng.integers(len(sites))].astype(np.float64)
     centres, shares = [first], [1.0]
     if multifocal:
         distance_vox = np.sqrt(np.sum((sites - first) ** 2, axis=1)) * template.spacing_mm
-        candidates = np.nonzero((distance_vox > 30.0) & (distance_vox < 55.0))[0]
+        candidates = np.nonzero((distance_vox > 35.0) & (distance_vox < 60.0))[0]
         if len(candidates):
             centres.append(sites[candidates[rng.integers(len(candidates))]].astype(np.float64))
-            second = rng.uniform(0.2, 0.45)
+            second = rng.uniform(0.25, 0.45)
             shares = [1.0 - second, second]
     foci = []
     for centre, share in zip(centres, shares, strict=True):
