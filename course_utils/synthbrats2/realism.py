@@ -29,7 +29,14 @@ from ..synth import MODALITIES
 from .cohort import TRUTH_NAME
 from .measures import image_measures, shape_measures
 
-__all__ = ["Target", "TARGETS", "load_cohort", "baselines", "realism_report"]
+__all__ = [
+    "Target",
+    "TARGETS",
+    "load_cohort",
+    "subject_from_arrays",
+    "baselines",
+    "realism_report",
+]
 
 #: Tensor order of the features (FLAIR, T1, T1ce, T2), whatever the file order.
 FEATURE_ORDER = ("flair", "t1", "t1ce", "t2")
@@ -108,19 +115,23 @@ def load_cohort(root: str | os.PathLike[str]) -> list[Subject]:
         }
         if not all(path[key].is_file() for key in (*MODALITIES, "seg")):
             continue
-        raw = {key: np.asarray(nib.load(path[key]).dataobj) for key in MODALITIES}
-        image = nib.load(path["seg"])
-        brain = np.any([raw[key] > 0 for key in MODALITIES], axis=0)
-        z = np.stack([zscore(raw[key], brain) for key in FEATURE_ORDER])
-        rater2 = (
-            np.asarray(nib.load(path["seg_rater2"]).dataobj)
-            if path["seg_rater2"].is_file()
-            else None
-        )
-        spacing = float(np.cbrt(abs(np.linalg.det(image.affine[:3, :3]))))
-        seg = np.asarray(image.dataobj).astype(np.uint8)
-        subjects.append(Subject(folder.name, z, brain, seg, rater2, spacing, {"t1": raw["t1"]}))
+        arrays = {key: np.asarray(nib.load(path[key]).dataobj) for key in (*MODALITIES, "seg")}
+        if path["seg_rater2"].is_file():
+            arrays["seg_rater2"] = np.asarray(nib.load(path["seg_rater2"]).dataobj)
+        affine = nib.load(path["seg"]).affine
+        spacing = float(np.cbrt(abs(np.linalg.det(affine[:3, :3]))))
+        subjects.append(subject_from_arrays(folder.name, arrays, spacing))
     return subjects
+
+
+def subject_from_arrays(name: str, arrays: dict[str, np.ndarray], spacing_mm: float) -> Subject:
+    """A `Subject` from ``t1``, ``t1ce``, ``t2``, ``flair``, ``seg`` (and optionally
+    ``seg_rater2``) arrays of one ``(X, Y, Z)`` grid; the brain is where any image is > 0."""
+    brain = np.any([arrays[key] > 0 for key in MODALITIES], axis=0)
+    z = np.stack([zscore(arrays[key], brain) for key in FEATURE_ORDER])
+    seg = np.asarray(arrays["seg"]).astype(np.uint8)
+    rater2 = arrays.get("seg_rater2")
+    return Subject(name, z, brain, seg, rater2, float(spacing_mm), {"t1": arrays["t1"]})
 
 
 def region(seg: np.ndarray, name: str) -> np.ndarray:
