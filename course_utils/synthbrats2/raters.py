@@ -1,7 +1,7 @@
 """Label noise like a human rater's, and a second rater.
 
 A rater outlines the same fields the images were rendered from, but with a personal bias
-(oedema drawn a little generously or tightly: the threshold moves by up to +-40 %), a
+(oedema drawn a little generously or tightly: the threshold moves by a factor of up to e^+-0.5), a
 boundary that wanders smoothly (+-1-2 mm, correlated over ~10 mm) and slice-to-slice
 inconsistency (raters draw axial slice by slice). The seg file is rater 1; rater 2 is
 ``<ID>_seg_rater2.nii.gz``. Rater noise never touches a mimic and never leaves the brain.
@@ -54,8 +54,8 @@ def draw_rater(
     if exact:
         wt_bias, wt_wander, core_wander, et_wander = 1.0, 0.0, 0.0, 0.0
     else:
-        wt_bias = math.exp(rng.uniform(-0.4, 0.4))
-        wt_wander = wander(rng, shape, spacing_mm, rng.uniform(0.2, 0.35))
+        wt_bias = math.exp(rng.uniform(-0.5, 0.5))
+        wt_wander = wander(rng, shape, spacing_mm, rng.uniform(0.25, 0.42))
         core_wander = wander(rng, shape, spacing_mm, rng.uniform(0.05, 0.1))
         et_wander = wander(rng, shape, spacing_mm, rng.uniform(0.08, 0.16))
     whole = fields.concentration * (1.0 + wt_wander) > np.float32(fields.level * wt_bias)
