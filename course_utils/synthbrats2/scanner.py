@@ -76,11 +76,12 @@ def render(
     oedema_texture = 1.0 + 0.12 * parts["texture_oedema"][inside].astype(np.float64)
     core_texture = 1.0 + 0.1 * parts["texture_core"][inside].astype(np.float64)
     enhancement = rng.uniform(0.65, 1.25)  # how strongly this tumour enhances
-    # Necrosis varies most between tumours (fluid, debris, protein): T1, T2, FLAIR shifts.
+    # Necrosis varies most between tumours (fluid, debris, protein, blood): on T1 it ranges from
+    # CSF-dark to almost iso-intense with oedema, so only the rim around it gives it away.
     necrosis_shift = (
-        rng.uniform(0.8, 1.5),
-        rng.uniform(0.8, 1.3),
-        rng.uniform(0.8, 1.1),
+        rng.uniform(0.8, 1.9),
+        rng.uniform(0.8, 1.6),
+        rng.uniform(0.75, 1.1),
         rng.uniform(0.6, 1.6),
     )
     thick = rng.uniform() < 0.4
