@@ -49,6 +49,7 @@ __all__ = [
     "subject_id",
     "subject_files",
     "list_subjects",
+    "realism_report",
 ]
 
 #: Bumped whenever a change to the generator changes its output bytes.
@@ -436,7 +437,9 @@ def render_contrasts(
     return images
 
 
-def make_subject(seed: int | Sequence[int], spacing_mm: float = 2.0) -> dict[str, nib.Nifti1Image]:
+def make_subject(
+    seed: int | Sequence[int], spacing_mm: float = 2.0, version: str = "1"
+) -> dict[str, nib.Nifti1Image]:
     """Generate one SynthBraTS subject.
 
     Parameters
@@ -446,6 +449,9 @@ def make_subject(seed: int | Sequence[int], spacing_mm: float = 2.0) -> dict[str
         so ``make_subject((0, 3))`` rebuilds subject 3 of the seed-0 cohort.
     spacing_mm
         Isotropic voxel size in millimetres (BraTS is 1 mm; the course default is 2 mm).
+    version
+        ``"1"``: this module's generator; ``"2"``: SynthBraTS 2 (`course_utils.synthbrats2`),
+        which adds ``seg_rater2``, a second rater's labels.
 
     Returns
     -------
@@ -459,6 +465,12 @@ def make_subject(seed: int | Sequence[int], spacing_mm: float = 2.0) -> dict[str
     >>> subject["t1"].shape, subject["seg"].get_data_dtype()
     ((98, 116, 94), dtype('uint8'))
     """
+    if version == "2":
+        from . import synthbrats2
+
+        return synthbrats2.make_subject(seed, spacing_mm)
+    if version != "1":
+        raise ValueError(f"version must be '1' or '2', not {version!r}")
     arrays, _ = simulate(seed, spacing_mm)
     affine = load_template(spacing_mm).affine
     return {key: to_nifti(values, affine) for key, values in arrays.items()}
@@ -617,6 +629,13 @@ def ensure_dataset(
             "Check free disk space, delete the folder and run `course-utils data` again.",
         )
     return root
+
+
+def realism_report(root: str | os.PathLike[str], **kwargs) -> dict[str, float]:
+    """How hard a BraTS-layout cohort is to segment: see `course_utils.synthbrats2.realism`."""
+    from .synthbrats2 import realism
+
+    return realism.realism_report(root, **kwargs)
 
 
 def list_subjects(root: str | os.PathLike[str]) -> list[Path]:

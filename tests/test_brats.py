@@ -253,7 +253,9 @@ ALLOWED = {
 }
 
 
-@pytest.mark.parametrize("path", sorted(PACKAGE.glob("*.py")), ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "path", sorted(PACKAGE.rglob("*.py")), ids=lambda p: str(p.relative_to(PACKAGE))
+)
 def test_no_other_module_restates_the_vocabulary_or_the_geometry(path):
     if path.name in ALLOWED:
         pytest.skip(ALLOWED[path.name])

@@ -1,0 +1,147 @@
+"""SynthBraTS 2: determinism (also under another CPU dispatch), label invariants, the second
+rater, mimics, variety, and the trivial baselines kept from regressing."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+from numpy._core._multiarray_umath import __cpu_features__ as features
+
+from course_utils import metrics, paths, synth, synthbrats2
+from course_utils.synthbrats2 import realism
+from course_utils.synthbrats2.mimics import MIMICS
+
+# Subjects of seed 3 whose draws are known (checked once, kept as facts about the generator):
+RING, NO_ENHANCEMENT, SOLID = (3, 0), (3, 1), (3, 6)
+
+
+@pytest.fixture(scope="module")
+def subjects():
+    return {seed: synthbrats2.simulate(seed) for seed in (RING, NO_ENHANCEMENT, SOLID)}
+
+
+def digests(arrays) -> dict[str, str]:
+    return {key: hashlib.sha256(arrays[key].tobytes()).hexdigest() for key in synthbrats2.KEYS}
+
+
+def test_the_same_seed_gives_the_same_bytes_and_another_seed_does_not(subjects):
+    again = synth.make_subject(RING, version="2")
+    for key in synthbrats2.KEYS:
+        assert np.asarray(again[key].dataobj).tobytes() == subjects[RING][0][key].tobytes(), key
+    assert digests(subjects[RING][0])["flair"] != digests(subjects[SOLID][0])["flair"]
+
+
+def rounding_digest() -> str:
+    """The bytes of float64 ``exp`` and ``cbrt`` (as the child computes them): on NumPy 2.4
+    they differ in the last place between the AVX-512 (SVML) and the other paths."""
+    values = np.linspace(-4.0, 4.0, 100_001)
+    return hashlib.sha256(np.exp(values).tobytes() + np.cbrt(values).tobytes()).hexdigest()
+
+
+@pytest.mark.skipif(platform.machine() not in ("x86_64", "AMD64"), reason="x86 dispatch names")
+def test_another_cpu_dispatch_gives_the_same_bytes(subjects):
+    # NumPy's AVX-512 transcendental functions round differently from its other paths; the
+    # generator must not let that show. The child runs with the AVX-512 dispatch switched off.
+    script = textwrap.dedent(
+        f"""
+        import hashlib, json
+        from numpy._core._multiarray_umath import __cpu_features__ as features
+        from course_utils import synthbrats2
+        import numpy as np
+        values = np.linspace(-4.0, 4.0, 100_001)
+        rounding = hashlib.sha256(np.exp(values).tobytes() + np.cbrt(values).tobytes()).hexdigest()
+        arrays, _ = synthbrats2.simulate({RING})
+        print(json.dumps({{"skx": features["AVX512_SKX"], "rounding": rounding, "digests": {{
+            key: hashlib.sha256(arrays[key].tobytes()).hexdigest()
+            for key in synthbrats2.KEYS}}}}))
+        """
+    )
+    env = {**os.environ, "NPY_DISABLE_CPU_FEATURES": "X86_V4 AVX512_ICL AVX512_SPR"}
+    output = subprocess.run(
+        [sys.executable, "-c", script],
+        env=env,
+        cwd=paths.repository_root(),
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    child = json.loads(output.strip().splitlines()[-1])
+    assert not child["skx"]  # the child really ran without the AVX-512 paths
+    if features["AVX512_SKX"]:  # ... and they do round differently on this CPU
+        assert child["rounding"] != rounding_digest()
+    assert child["digests"] == digests(subjects[RING][0])
+
+
+def test_rater_version_names_are_checked():
+    with pytest.raises(ValueError, match="version"):
+        synth.make_subject(RING, version="3")
+
+
+@pytest.mark.parametrize("key", ["seg", "seg_rater2"])
+def test_labels_are_brats_values_inside_the_brain_and_nested(subjects, key):
+    for arrays, truth in subjects.values():
+        labels = arrays[key]
+        assert set(np.unique(labels)) <= {0, 1, 2, 4}
+        assert not np.any(labels[truth["brain"] <= 0.5])
+        whole, core, enhancing = labels > 0, np.isin(labels, (1, 4)), labels == 4
+        assert core.sum() > 0 and np.all(whole[core]) and np.all(core[enhancing])
+        # Oedema is drawn in tissue, not in the CSF of the ventricles and sulci.
+        assert np.mean(truth["csf"][labels == 2] > 0.9) < 0.01
+
+
+def test_mimics_are_present_and_never_labelled_tumour(subjects):
+    for arrays, truth in subjects.values():
+        for name in ("vessel", "dura", "plexus"):
+            assert np.sum(truth[name] > 0.5) > 10, name
+        mimic = truth["mimic"] > 0.05
+        assert mimic.sum() > 100
+        for key in ("seg", "seg_rater2"):
+            assert not np.any(arrays[key][mimic]), key
+    assert set(MIMICS) <= set(truth)
+
+
+def test_the_second_rater_differs_but_agrees_closely(subjects):
+    for arrays, _ in subjects.values():
+        assert np.any(arrays["seg"] != arrays["seg_rater2"])
+        wt = metrics.dice_score(arrays["seg"] > 0, arrays["seg_rater2"] > 0)
+        assert 0.7 < wt < 0.97
+
+
+def test_cohort_files_include_the_second_rater_and_the_truth(tmp_path):
+    (folder,) = synthbrats2.make_cohort(tmp_path, 1, seed=3)
+    paths = synthbrats2.subject_files(folder)
+    assert paths["seg_rater2"].name == f"{folder.name}_seg_rater2.nii.gz"
+    assert all(path.is_file() for path in paths.values())
+    assert (tmp_path / synthbrats2.TRUTH_NAME).is_file()
+
+
+def test_some_subjects_have_no_enhancement_and_some_no_necrosis(subjects):
+    kinds = {seed: truth["facts"] for seed, (_, truth) in subjects.items()}
+    assert kinds[RING]["kind"] == "ring" and kinds[RING]["has_necrosis"]
+    assert kinds[NO_ENHANCEMENT]["kind"] == "nonenhancing"
+    assert not kinds[NO_ENHANCEMENT]["has_enhancing"] and not kinds[NO_ENHANCEMENT]["has_necrosis"]
+    assert not np.any(subjects[NO_ENHANCEMENT][0]["seg"] == 4)
+    assert kinds[SOLID]["kind"] == "solid" and not kinds[SOLID]["has_necrosis"]
+    assert np.any(subjects[SOLID][0]["seg"] == 4)
+
+
+def test_trivial_baselines_stay_far_from_solving_the_data():
+    # Not the realism report's bars (those need >= 40 unseen subjects, benchmarks/realism.py):
+    # a guard that a change to the generator does not make 8 subjects easy again.
+    pytest.importorskip("sklearn")
+    cohort = [
+        realism.subject_from_arrays(f"s{index}", synthbrats2.simulate((11, index))[0], 2.0)
+        for index in range(8)
+    ]
+    scores = realism.baselines(cohort)
+    assert scores["flair_threshold_WT"] < 0.82
+    assert scores["logreg_WT"] < 0.86
+    assert scores["logreg_means_ET"] < 0.80
