@@ -56,7 +56,7 @@ test: data
 
 # The notebooks again, as another machine computes them: CPU dispatch held at a lower level,
 # one thread, and a SynthBraTS cohort generated under those settings (see CONTRIBUTING.md).
-OTHER_CPU_DATA := artifacts/other-cpu-data
+OTHER_CPU_DATA := $(CURDIR)/artifacts/other-cpu-data  # absolute: notebooks run in notebooks/
 test-notebooks-other-cpu: install
 	$(LOWER_DISPATCH) COURSE_DATA=$(OTHER_CPU_DATA) $(BIN)/course-utils data
 	$(LOWER_DISPATCH) COURSE_DATA=$(OTHER_CPU_DATA) $(BIN)/python -m pytest $(NBVAL) notebooks
