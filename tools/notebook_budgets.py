@@ -269,7 +269,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--max-seconds", type=float, default=120.0, help="wall time budget")
     parser.add_argument("--max-gb", type=float, default=1.5, help="peak RSS budget (10^9 B)")
     parser.add_argument("--json", type=Path, default=None, help="also write results here")
-    parser.add_argument("--cell-timeout", type=int, default=600, help="seconds per cell")
+    parser.add_argument(
+        "--cell-timeout", type=int, default=240, help="seconds per cell (budget: 120 a notebook)"
+    )
     return parser
 
 
@@ -283,7 +285,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     measurements = []
     for path in paths:
         print(f"running {path} ...", flush=True)
-        measurements.append(measure_notebook(path, args.cell_timeout))
+        measurement = measure_notebook(path, args.cell_timeout)
+        if measurement.error and "Timeout" in measurement.error:
+            # Seen twice here: the client and an idle kernel both waiting on their sockets,
+            # once in a while, not reproducible; a second run in a fresh kernel is honest.
+            print(f"  {measurement.error}; running it once more in a fresh kernel", flush=True)
+            measurement = measure_notebook(path, args.cell_timeout)
+        measurements.append(measurement)
     print(format_table(measurements, **budgets))
     if args.json:
         write_json(args.json, measurements, budgets)
