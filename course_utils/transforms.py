@@ -34,6 +34,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .heap import release_free_memory
+
 __all__ = [
     "sample_generator",
     "rotation_matrix",
@@ -473,6 +475,7 @@ class Compose:
     def __call__(self, item: dict, generator: torch.Generator | None = None) -> dict:
         for transform in self.transforms:
             item = transform(item, generator)
+        release_free_memory()  # the intermediate volumes' heap pages, see course_utils.heap
         return item
 
     def __repr__(self) -> str:
