@@ -49,6 +49,7 @@ __all__ = [
     "check_translation_registration",
     "check_soft_dice",
     "check_dice_score",
+    "check_threshold_baseline",
     # the course's versions of exercises the library has no function for
     "whole_tumour_volume_cm3",
     "sniff_format",
@@ -958,6 +959,58 @@ def check_dice_score(function: Callable) -> Callable:
         Case("tumour absent, prediction not", (truth, empty), 0.0, "A false alarm: 0."),
     ]
     return check("dice_score", function, cases, dice_score, run=lambda *a: float(function(*a)))
+
+
+def check_threshold_baseline(function: Callable) -> Callable:
+    """Notebook 07: ``function(flair, t1ce, flair_threshold, t1ce_threshold)`` returns
+    ``(whole_tumour, enhancing)`` boolean masks: the largest 26-connected piece of FLAIR
+    strictly above its threshold, and every voxel of T1ce strictly above its own. Returns the
+    function later cells use (`baselines.threshold_baseline` until it passes)."""
+    from .baselines import threshold_baseline
+
+    flair = np.zeros((8, 8, 8), np.float32)
+    flair[1:4, 1:4, 1:4] = 3.0  # 27 voxels
+    flair[6, 6, 6] = 3.0  # a speck
+    t1ce = np.zeros_like(flair)
+    t1ce[2, 2, 2] = 4.0
+    t1ce[7, 0, 0] = 4.0  # a bright vessel far from the tumour
+    one_piece = flair.copy()
+    one_piece[6, 6, 6] = 0.0
+    diagonal = np.zeros_like(flair)
+    diagonal[1:3, 1:3, 1:3] = 3.0  # 8 voxels
+    diagonal[3, 3, 3] = 3.0  # touches them only at a corner
+    diagonal[5:7, 6:8, 0:2] = 3.0  # 8 voxels elsewhere: the corner voxel decides
+    cases = [
+        Case(
+            "a tumour and a speck",
+            (flair, t1ce, 2.0, 3.0),
+            threshold_baseline(flair, t1ce, 2.0, 3.0),
+            "Keep only the largest piece: scipy.ndimage.label, then the label with the most "
+            "voxels (np.bincount), ignoring label 0, the background.",
+        ),
+        Case(
+            "values equal to the thresholds",
+            (flair, t1ce, 3.0, 4.0),
+            threshold_baseline(flair, t1ce, 3.0, 4.0),
+            "Strictly above (>): a voxel at the threshold is not tumour. And nothing above "
+            "the threshold means empty masks, not an error.",
+        ),
+        Case(
+            "a piece that touches another at a corner",
+            (diagonal, t1ce, 2.0, 3.0),
+            threshold_baseline(diagonal, t1ce, 2.0, 3.0),
+            "Corner neighbours are connected (26-connectivity, as BraTS counts lesions): "
+            "ndimage.label(mask, structure=np.ones((3, 3, 3))).",
+        ),
+        Case(
+            "bright T1ce outside the tumour",
+            (one_piece, t1ce, 2.0, 3.0),
+            threshold_baseline(one_piece, t1ce, 2.0, 3.0),
+            "The enhancing mask is T1ce above its threshold everywhere, not only inside the "
+            "whole tumour: this baseline is meant to see what a threshold sees.",
+        ),
+    ]
+    return check("threshold_baseline", function, cases, threshold_baseline)
 
 
 # --- the course's versions ------------------------------------------------------------------

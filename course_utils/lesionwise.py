@@ -62,6 +62,7 @@ from .metrics import (
 )
 
 __all__ = [
+    "LESION_CONNECTIVITY",
     "DILATION_MM",
     "MIN_LESION_MM3",
     "Lesion",
@@ -71,6 +72,9 @@ __all__ = [
     "lesionwise_region_scores",
 ]
 
+#: How voxels connect into lesions: 26-connectivity (faces, edges, corners), as ``cc3d`` in the
+#: BraTS code.
+LESION_CONNECTIVITY = np.ones((3, 3, 3), dtype=bool)
 #: BraTS 2023 glioma dilation for grouping and matching lesions: 3 voxels at 1 mm, in mm.
 DILATION_MM = 3.0
 #: BraTS 2023 glioma small-lesion threshold: truth lesions of at most 50 mm^3 are ignored.
@@ -253,7 +257,7 @@ def lesionwise_scores(
     spacing = as_spacing(spacing_mm, 3)
     voxel_mm3 = float(np.prod(spacing))
     structure = dilation_structure(spacing, dilation_mm)
-    connectivity = ndimage.generate_binary_structure(3, 3)  # 26-connected, as cc3d in BraTS
+    connectivity = LESION_CONNECTIVITY
     groups, _ = ndimage.label(dilate(truth, structure), connectivity)
     lesions = number_in_order(np.where(truth, groups, 0))
     components, n_components = ndimage.label(pred, connectivity)

@@ -10,8 +10,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 from nibabel.affines import apply_affine
+from scipy import ndimage
 
-from course_utils import exercises, metrics, patches, registration
+from course_utils import baselines, exercises, metrics, patches, registration
 
 # --- the feedback machinery ------------------------------------------------------------------
 
@@ -240,6 +241,14 @@ def soft_dice_loss(probabilities, target, squared=False, smooth=1e-5):
     return (1 - (2 * overlap + smooth) / (total + smooth)).mean()
 
 
+def threshold_masks(flair, t1ce, flair_threshold, t1ce_threshold):
+    pieces, _ = ndimage.label(flair > flair_threshold, structure=np.ones((3, 3, 3)))
+    sizes = np.bincount(pieces.ravel())
+    sizes[0] = 0
+    whole = pieces == sizes.argmax() if sizes.any() else np.zeros(flair.shape, bool)
+    return whole, t1ce > t1ce_threshold
+
+
 def dice_of_masks(pred, truth):
     total = pred.sum() + truth.sum()
     return 1.0 if total == 0 else 2 * (pred & truth).sum() / total
@@ -266,6 +275,11 @@ CHECKS = {
     "stitch_mean": (exercises.check_stitch_mean, stitch_mean, "stitch_mean"),
     "soft_dice": (exercises.check_soft_dice, soft_dice_loss, "soft_dice_loss"),
     "dice_score": (exercises.check_dice_score, dice_of_masks, metrics.dice_score),
+    "threshold_baseline": (
+        exercises.check_threshold_baseline,
+        threshold_masks,
+        baselines.threshold_baseline,
+    ),
 }
 
 
@@ -835,7 +849,45 @@ WRONG = {
         ),
         "Nothing found: 0",
     ),
+    # 07: threshold baseline
+    "threshold-keeps-every-piece": (
+        "threshold_baseline",
+        lambda f, t, a, b: (f > a, t > b),
+        "Keep only the largest piece",
+    ),
+    "threshold-face-connectivity": (
+        "threshold_baseline",
+        lambda f, t, a, b: (face_connected_largest(f > a), t > b),
+        "Corner neighbours are connected",
+    ),
+    "threshold-at-or-above": (
+        "threshold_baseline",
+        lambda f, t, a, b: threshold_masks(f, t, a - 1e-6, b - 1e-6),
+        "Strictly above",
+    ),
+    "threshold-enhancing-only-inside": (
+        "threshold_baseline",
+        lambda f, t, a, b: (lambda w, e: (w, w & e))(*threshold_masks(f, t, a, b)),
+        "everywhere, not only inside",
+    ),
+    "threshold-background-is-largest": (
+        "threshold_baseline",
+        lambda f, t, a, b: (
+            (lambda p: p == np.bincount(p.ravel()).argmax())(
+                ndimage.label(f > a, structure=np.ones((3, 3, 3)))[0]
+            ),
+            t > b,
+        ),
+        "ignoring label 0",
+    ),
 }
+
+
+def face_connected_largest(mask):
+    pieces, _ = ndimage.label(mask)
+    sizes = np.bincount(pieces.ravel())
+    sizes[0] = 0
+    return pieces == sizes.argmax()
 
 
 @pytest.mark.parametrize("name", WRONG)

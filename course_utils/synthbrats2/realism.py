@@ -25,6 +25,8 @@ import numpy as np
 from scipy import ndimage
 
 from .. import brats
+from ..baselines import largest_component
+from ..lesionwise import LESION_CONNECTIVITY
 from ..metrics import dice_score
 from ..synth import GENERATION_ORDER as MODALITIES  # the generator's order (its draws)
 from .cohort import TRUTH_NAME
@@ -139,14 +141,6 @@ def region(seg: np.ndarray, name: str) -> np.ndarray:
     return np.isin(seg, REGIONS[name])
 
 
-def largest_component(mask: np.ndarray) -> np.ndarray:
-    labels, count = ndimage.label(mask)
-    if count == 0:
-        return mask
-    sizes = np.bincount(labels.ravel())[1:]
-    return labels == (int(np.argmax(sizes)) + 1)
-
-
 def flair_threshold(fit: list[Subject], score: list[Subject]) -> tuple[float, float]:
     """The FLAIR z threshold with the best mean WT Dice on ``fit`` (largest component kept),
     and its mean WT Dice on ``score``."""
@@ -224,7 +218,7 @@ def variety(subjects: list[Subject], truth: dict | None) -> dict[str, float]:
         voxel_cm3 = s.spacing_mm**3 / 1000.0
         wt = region(s.seg, "WT")
         volumes.append(wt.sum() * voxel_cm3)
-        labels, count = ndimage.label(wt, structure=np.ones((3, 3, 3)))
+        labels, count = ndimage.label(wt, LESION_CONNECTIVITY)
         sizes = np.bincount(labels.ravel())[1:] * voxel_cm3
         multifocal.append(int(np.sum(sizes >= 1.0)) >= 2)
         no_et.append(not np.any(s.seg == 4))

@@ -1,6 +1,7 @@
 """Tumour shape: where the foci sit, how big they are, and their lobulated cores.
 
-A subject's tumour is one focus, or (one subject in five) two foci 35-60 mm apart.
+A subject's tumour is one focus, or (one subject in five) two foci 55-90 mm apart, far
+enough that their oedema stays apart (at 35-60 mm it merged in all but a few).
 Each core is a union of 1-6 overlapping ellipsoids whose surface is pushed in and out by a
 smooth random field (lobulation), so it is irregular rather than a ball. Volumes are exact:
 the core is the ``n`` voxels of lowest shape score, ``n`` drawn from the plan.
@@ -98,7 +99,7 @@ def draw_plan(
     centres, shares = [first], [1.0]
     if multifocal:
         distance_vox = np.sqrt(np.sum((sites - first) ** 2, axis=1)) * template.spacing_mm
-        candidates = np.nonzero((distance_vox > 35.0) & (distance_vox < 60.0))[0]
+        candidates = np.nonzero((distance_vox > 55.0) & (distance_vox < 90.0))[0]
         if len(candidates):
             centres.append(sites[candidates[rng.integers(len(candidates))]].astype(np.float64))
             second = rng.uniform(0.25, 0.45)
