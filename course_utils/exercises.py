@@ -980,35 +980,39 @@ def check_threshold_baseline(function: Callable) -> Callable:
     diagonal[1:3, 1:3, 1:3] = 3.0  # 8 voxels
     diagonal[3, 3, 3] = 3.0  # touches them only at a corner
     diagonal[5:7, 6:8, 0:2] = 3.0  # 8 voxels elsewhere: the corner voxel decides
-    cases = [
-        Case(
+    situations = [
+        (
             "a tumour and a speck",
-            (flair, t1ce, 2.0, 3.0),
-            threshold_baseline(flair, t1ce, 2.0, 3.0),
+            flair,
+            (2.0, 3.0),
             "Keep only the largest piece: scipy.ndimage.label, then the label with the most "
             "voxels (np.bincount), ignoring label 0, the background.",
         ),
-        Case(
+        (
             "values equal to the thresholds",
-            (flair, t1ce, 3.0, 4.0),
-            threshold_baseline(flair, t1ce, 3.0, 4.0),
+            flair,
+            (3.0, 4.0),
             "Strictly above (>): a voxel at the threshold is not tumour. And nothing above "
             "the threshold means empty masks, not an error.",
         ),
-        Case(
+        (
             "a piece that touches another at a corner",
-            (diagonal, t1ce, 2.0, 3.0),
-            threshold_baseline(diagonal, t1ce, 2.0, 3.0),
+            diagonal,
+            (2.0, 3.0),
             "Corner neighbours are connected (26-connectivity, as BraTS counts lesions): "
             "ndimage.label(mask, structure=np.ones((3, 3, 3))).",
         ),
-        Case(
+        (
             "bright T1ce outside the tumour",
-            (one_piece, t1ce, 2.0, 3.0),
-            threshold_baseline(one_piece, t1ce, 2.0, 3.0),
+            one_piece,
+            (2.0, 3.0),
             "The enhancing mask is T1ce above its threshold everywhere, not only inside the "
             "whole tumour: this baseline is meant to see what a threshold sees.",
         ),
+    ]
+    cases = [
+        Case(text, (image, t1ce, *limits), threshold_baseline(image, t1ce, *limits), hint)
+        for text, image, limits, hint in situations
     ]
     return check("threshold_baseline", function, cases, threshold_baseline)
 
