@@ -7,7 +7,7 @@ baselines' Dice, the variety shares, volumes, inter-rater Dice and the image sta
 
     python benchmarks/realism.py [--subjects 40] [--seed 100] [--version 2] [--root DIR]
 
-``--version 1`` measures today's generator instead (no second rater: its inter-rater row is
+``--version 1`` measures the first generator instead (no second rater: its inter-rater row is
 NaN). ``--root`` keeps the cohort (and reuses it when it is already there).
 """
 
@@ -22,15 +22,12 @@ from pathlib import Path
 
 def build(root: Path, subjects: int, seed: int, version: str) -> float:
     """Write the cohort into ``root`` unless it is already there; return seconds per subject."""
-    from course_utils import synth, synthbrats2
+    from course_utils import synth
 
     if root.is_dir() and len(synth.list_subjects(root)) >= subjects:
         return float("nan")
     start = time.perf_counter()
-    if version == "2":
-        synthbrats2.make_cohort(root, subjects, seed)
-    else:
-        synth.make_cohort(root, subjects, seed)
+    synth.make_cohort(root, subjects, seed, version=version)
     return (time.perf_counter() - start) / subjects
 
 

@@ -88,6 +88,7 @@ __all__ = [
     "brats_to_classes",
     "msd_to_brats",
     "classes_to_regions",
+    "classes_to_brats",
     "regions_to_classes",
     "zscore_normalise",
     "robust_brain_mask",
@@ -471,6 +472,23 @@ def msd_to_brats(labels: np.ndarray) -> np.ndarray:
     """
     brats_values = np.array(brats.CLASS_LABELS, dtype=np.uint8)  # indexed by class
     return brats_values[remap(labels, MSD_LUT, "MSD")]
+
+
+def classes_to_brats(classes: np.ndarray) -> np.ndarray:
+    """Classes 0..3 -> BraTS 2021 label values 0/1/2/4 (uint8), the inverse of
+    `brats_to_classes`: what a prediction is saved as.
+
+    Examples
+    --------
+    >>> classes_to_brats(np.array([0, 1, 2, 3]))
+    array([0, 1, 2, 4], dtype=uint8)
+    """
+    classes = np.asarray(classes)
+    if classes.size and (classes.min() < 0 or classes.max() >= len(brats.CLASS_LABELS)):
+        raise ValueError(
+            f"classes are 0..{len(brats.CLASS_LABELS) - 1}; got {np.unique(classes)}."
+        )
+    return np.array(brats.CLASS_LABELS, dtype=np.uint8)[classes]
 
 
 def classes_to_regions(classes: Array) -> Array:

@@ -29,6 +29,8 @@ __all__ = [
     "show_orthogonal",
     "show_contrasts",
     "label_colormap",
+    "AGREEMENT_COLOURS",
+    "show_agreement",
 ]
 
 #: Tumour sub-region -> colour: necrotic core red, oedema green, enhancing tumour yellow.
@@ -43,6 +45,8 @@ LABEL_NAMES = {
     value: f"{brats.SUBREGION_SHORT_NAMES[brats.BRATS_2021.subregions[value]]} ({value})"
     for value in LABEL_COLOURS
 }
+#: `show_agreement`'s colours: found (in both), extra (predicted only), missed (truth only).
+AGREEMENT_COLOURS = {"found": "#4daf4a", "extra": "#377eb8", "missed": "#e41a1c"}
 #: Array axis of a RAS+ volume -> the plane you see when you slice across it.
 AXIS_NAMES = {0: "sagittal", 1: "coronal", 2: "axial"}
 # For each slicing axis: (horizontal axis, vertical axis) of the displayed plane, and the
@@ -347,4 +351,63 @@ def show_contrasts(
         axes[-1].set_title(f"labels on {names[0].upper()}")
         add_label_legend(figure)
     figure.suptitle(title or f"{AXIS_NAMES[axis]} slice {index}")
+    return figure
+
+
+def show_agreement(
+    image: np.ndarray,
+    prediction: np.ndarray,
+    truth: np.ndarray,
+    axis: int = 2,
+    index: int | None = None,
+    *,
+    zooms: Sequence[float] = (1.0, 1.0, 1.0),
+    title: str | None = None,
+    legend: bool = True,
+    ax=None,
+):
+    """Where a predicted mask agrees with the truth, on one slice of ``image``.
+
+    ``image``, ``prediction`` and ``truth`` are RAS+ ``(X, Y, Z)`` arrays of one grid (masks
+    boolean), ``zooms`` the voxel sizes in mm. Voxels in both masks are drawn in
+    ``AGREEMENT_COLOURS["found"]`` (green), predicted only in ``"extra"`` (blue: false
+    positives), truth only in ``"missed"`` (red: false negatives). ``index`` defaults to the
+    slice with the most disagreeing voxels. Returns the ``Figure``.
+    """
+    from matplotlib.colors import to_rgba
+    from matplotlib.patches import Patch
+
+    prediction, truth = np.asarray(prediction, bool), np.asarray(truth, bool)
+    if not prediction.shape == truth.shape == np.shape(image):
+        raise ValueError(
+            f"image {np.shape(image)}, prediction {prediction.shape} and truth {truth.shape} "
+            "must share one grid."
+        )
+    kinds = {
+        "found": prediction & truth,
+        "extra": prediction & ~truth,
+        "missed": truth & ~prediction,
+    }
+    if index is None:
+        wrong = kinds["extra"] | kinds["missed"]
+        other = tuple(a for a in range(3) if a != axis)
+        index = int(np.argmax(wrong.sum(axis=other)))
+    volume = np.asarray(image, dtype=np.float32)
+    zooms = np.asarray(zooms, dtype=float)
+    figure, (ax,) = new_axes(ax, figsize=(4.2, 4.2))
+    draw_plane(ax, volume, zooms, axis, index, limits=window_limits(volume))
+    horizontal, vertical = PLANE_AXES[axis]
+    overlay = np.zeros((*oriented_slice(volume, axis, index).shape, 4))
+    for kind, mask in kinds.items():
+        overlay[oriented_slice(mask, axis, index)] = to_rgba(AGREEMENT_COLOURS[kind], 0.8)
+    ax.imshow(
+        overlay,
+        origin="lower",
+        aspect=zooms[vertical] / zooms[horizontal],
+        interpolation="nearest",
+    )
+    ax.set_title(title or f"{AXIS_NAMES[axis]} slice {index}")
+    if legend:
+        handles = [Patch(color=c, label=k) for k, c in AGREEMENT_COLOURS.items()]
+        ax.legend(handles=handles, loc="lower left", fontsize=7, framealpha=0.6)
     return figure

@@ -1,7 +1,19 @@
-"""SynthBraTS: a deterministic, BraTS-like brain tumour cohort built from real anatomy.
+"""SynthBraTS: deterministic, BraTS-like brain tumour cohorts built from real anatomy.
 
-Each subject starts from the MNI152 2009 template (T1 and grey/white-matter maps) that
-ships inside the ``nilearn`` package, so no download is ever needed:
+Two generators share this module's file layout, templates and cache:
+
+- **SynthBraTS 2** (the default, `course_utils.synthbrats2`, version 2.0): cohorts about as
+  hard to segment as real BraTS: lobulated, sometimes multifocal tumours; oedema spreading
+  along white matter and fading into normal tissue; enhancement that is irregular, incomplete
+  or absent; healthy-tissue mimics; per-subject scanner variation; a second rater. See
+  ``data/README.md`` for what it models and what it does not.
+- **SynthBraTS 1** (``version="1"``, this module's own `simulate`): the first generator, kept
+  for comparison; its spherical tumours and flat oedema are segmented by a per-voxel linear
+  rule as well as by a U-Net.
+
+SynthBraTS 1, step by step: each subject starts from the MNI152 2009 template (T1 and
+grey/white-matter maps) that ships inside the ``nilearn`` package, so no download is ever
+needed:
 
 1. the anatomy is deformed by a smooth random displacement field and a global scaling;
 2. a tumour is placed in white matter: necrotic core (label 1) inside an enhancing rim
@@ -14,8 +26,9 @@ ships inside the ``nilearn`` package, so no download is ever needed:
 4. everything outside the brain is zero, as in skull-stripped BraTS data.
 
 Files follow the BraTS 2021 layout ``<ID>/<ID>_{t1,t1ce,t2,flair}.nii.gz`` (int16) and
-``<ID>/<ID>_seg.nii.gz`` (uint8, labels 0/1/2/4), RAS+ affine in millimetres. The same seed
-gives the same bytes.
+``<ID>/<ID>_seg.nii.gz`` (uint8, labels 0/1/2/4), RAS+ affine in millimetres; SynthBraTS 2
+adds ``<ID>_seg_rater2.nii.gz`` (a second rater) and ``synthbrats2_truth.json`` at the root.
+The same seed gives the same bytes.
 
 Used by notebook 00 (and every notebook after it, through `ensure_dataset`).
 """
@@ -40,6 +53,7 @@ from .errors import DatasetIntegrityError, MissingTemplateError
 from .geometry import voxel_sizes
 
 __all__ = [
+    "DEFAULT_GENERATOR",
     "GENERATOR_VERSION",
     "GENERATION_ORDER",
     "LABELS",
@@ -52,8 +66,11 @@ __all__ = [
     "realism_report",
 ]
 
-#: Bumped whenever a change to the generator changes its output bytes.
-GENERATOR_VERSION = "1.0"
+#: The generator `make_subject`, `make_cohort` and `ensure_dataset` use unless told otherwise.
+DEFAULT_GENERATOR = "2"
+#: The version a cohort's manifest records: the default generator's (`synthbrats2.VERSION`),
+#: bumped whenever a change to it changes its output bytes.
+GENERATOR_VERSION = "2.0"
 #: The order in which the generator renders the contrasts and lists a subject's files. It is
 #: not the tensor order (`brats.MODALITIES`): each contrast draws from the subject's random
 #: generator in turn, so this order is part of what version 1.0 means; changing it would change
@@ -438,7 +455,7 @@ def render_contrasts(
 
 
 def make_subject(
-    seed: int | Sequence[int], spacing_mm: float = 2.0, version: str = "1"
+    seed: int | Sequence[int], spacing_mm: float = 2.0, version: str = DEFAULT_GENERATOR
 ) -> dict[str, nib.Nifti1Image]:
     """Generate one SynthBraTS subject.
 
@@ -450,13 +467,14 @@ def make_subject(
     spacing_mm
         Isotropic voxel size in millimetres (BraTS is 1 mm; the course default is 2 mm).
     version
-        ``"1"``: this module's generator; ``"2"``: SynthBraTS 2 (`course_utils.synthbrats2`),
-        which adds ``seg_rater2``, a second rater's labels.
+        ``"2"`` (default): SynthBraTS 2 (`course_utils.synthbrats2`), which adds
+        ``seg_rater2``, a second rater's labels; ``"1"``: the first generator.
 
     Returns
     -------
     dict
-        ``t1``, ``t1ce``, ``t2``, ``flair``: int16 images; ``seg``: uint8 labels 0/1/2/4.
+        ``t1``, ``t1ce``, ``t2``, ``flair``: int16 images; ``seg``: uint8 labels 0/1/2/4
+        (and ``seg_rater2`` with version 2).
         All share one grid (98 x 116 x 94 voxels at 2 mm, axes R-A-S) and one RAS+ affine.
 
     Examples
@@ -465,19 +483,25 @@ def make_subject(
     >>> subject["t1"].shape, subject["seg"].get_data_dtype()
     ((98, 116, 94), dtype('uint8'))
     """
-    if version == "2":
+    if check_version(version) == "2":
         from . import synthbrats2
 
         return synthbrats2.make_subject(seed, spacing_mm)
-    if version != "1":
-        raise ValueError(f"version must be '1' or '2', not {version!r}")
     arrays, _ = simulate(seed, spacing_mm)
     affine = load_template(spacing_mm).affine
     return {key: to_nifti(values, affine) for key, values in arrays.items()}
 
 
+def check_version(version: str) -> str:
+    """``version`` if it names a generator (``"1"`` or ``"2"``), else ValueError."""
+    if version not in ("1", "2"):
+        raise ValueError(f"version must be '1' or '2', not {version!r}")
+    return version
+
+
 def simulate(seed: int | Sequence[int], spacing_mm: float = 2.0):
-    """The arrays behind `make_subject`, plus the ground truth they were rendered from.
+    """SynthBraTS 1: the arrays behind ``make_subject(version="1")``, plus the ground truth
+    they were rendered from (SynthBraTS 2's is `synthbrats2.simulate`).
 
     Returns ``(arrays, truth)``: ``arrays`` maps ``t1``, ``t1ce``, ``t2``, ``flair``
     (int16) and ``seg`` (uint8) to ``(X, Y, Z)`` arrays; ``truth`` maps ``csf``, ``gm``,
@@ -531,6 +555,7 @@ def make_cohort(
     spacing_mm: float = 2.0,
     *,
     progress: bool = False,
+    version: str = DEFAULT_GENERATOR,
 ) -> list[Path]:
     """Write ``n_subjects`` subjects in the BraTS 2021 layout under ``root``.
 
@@ -538,19 +563,27 @@ def make_cohort(
     Returns the subject folders in order.
     """
     root = Path(root)
-    indices = range(n_subjects)
-    if progress:
-        from tqdm.auto import tqdm
+    if check_version(version) == "2":
+        from . import synthbrats2
 
-        indices = tqdm(indices, desc="SynthBraTS", unit="subject")
+        return synthbrats2.make_cohort(root, n_subjects, seed, spacing_mm, progress=progress)
     folders = []
-    for index in indices:
+    for index in progress_bar(range(n_subjects), progress):
         folder = root / subject_id(seed, index)
-        images = make_subject((seed, index), spacing_mm)
+        images = make_subject((seed, index), spacing_mm, version="1")
         for key, path in subject_files(folder).items():
             files.atomic_write_bytes(path, nifti_gz_bytes(images[key]))
         folders.append(folder)
     return folders
+
+
+def progress_bar(indices: range, progress: bool):
+    """``indices``, behind a tqdm bar named SynthBraTS when ``progress``."""
+    if not progress:
+        return indices
+    from tqdm.auto import tqdm
+
+    return tqdm(indices, desc="SynthBraTS", unit="subject")
 
 
 def cohort_settings(n_subjects: int, seed: int, spacing_mm: float) -> dict:
@@ -613,11 +646,11 @@ def ensure_dataset(
         if manifest_problem(root, settings) is None:  # another process built it meanwhile
             return root
         with files.atomic_directory(root) as building:
-            folders = make_cohort(building, n_subjects, seed, spacing_mm, progress=progress)
+            make_cohort(building, n_subjects, seed, spacing_mm, progress=progress)
             digests = {
                 str(path.relative_to(building)): files.sha256_file(path)
-                for folder in folders
-                for path in subject_files(folder).values()
+                for path in sorted(building.rglob("*"))
+                if path.is_file()
             }
             manifest = {**settings, "files": digests}
             files.atomic_write_text(building / MANIFEST_NAME, json.dumps(manifest, indent=1))

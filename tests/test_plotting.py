@@ -78,3 +78,24 @@ def test_show_contrasts_puts_each_contrast_in_its_own_panel(subject_images):
     figure = plotting.show_contrasts(contrasts, label=subject_images["seg"])
     titles = [ax.get_title() for ax in figure.axes]
     assert titles == ["T1", "T1CE", "T2", "FLAIR", "labels on T1"]
+
+
+def test_show_agreement_colours_found_extra_and_missed_voxels_and_picks_the_worst_slice():
+    from matplotlib.colors import to_rgba
+
+    image = np.zeros((6, 6, 4), np.float32)
+    truth = np.zeros(image.shape, bool)
+    prediction = np.zeros(image.shape, bool)
+    truth[1:3, 1:3, 1] = True
+    prediction[1:3, 1:3, 1] = True  # slice 1: all found
+    truth[4, 4, 2] = True  # slice 2: one missed, two extra
+    prediction[0, 0, 2] = prediction[5, 0, 2] = True
+    figure = plotting.show_agreement(image, prediction, truth, zooms=(2.0, 2.0, 2.0))
+    ax = figure.axes[0]
+    assert ax.get_title() == "axial slice 2"
+    overlay = ax.images[-1].get_array()  # (rows = y, columns = x, RGBA)
+    assert tuple(overlay[4, 4]) == to_rgba(plotting.AGREEMENT_COLOURS["missed"], 0.8)
+    assert tuple(overlay[0, 5]) == to_rgba(plotting.AGREEMENT_COLOURS["extra"], 0.8)
+    assert overlay[2, 2, 3] == 0  # nothing drawn where both are empty
+    with pytest.raises(ValueError, match="one grid"):
+        plotting.show_agreement(image, prediction[:3], truth)

@@ -22,9 +22,9 @@ def subject(tmp_path_factory):
     folder = root / "Case_0001"
     folder.mkdir(parents=True)
     images = synth.make_subject((1, 3))
-    for key, image in images.items():
+    for key in (*brats.MODALITIES, "seg"):  # not the second rater: BraTS has one
         name = brats.BRATS_2021_FILES.file_name(folder.name, key)
-        nib.save(image, (root if key == "seg" else folder) / name)
+        nib.save(images[key], (root if key == "seg" else folder) / name)
     return root, folder, images
 
 

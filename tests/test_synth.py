@@ -14,7 +14,7 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-from course_utils import brats, files, synth
+from course_utils import brats, files, synth, synthbrats2
 from course_utils.errors import MissingTemplateError
 
 
@@ -63,10 +63,10 @@ def test_the_same_seed_gives_the_same_bytes_and_another_seed_does_not():
         assert synth.nifti_gz_bytes(first[key]) != synth.nifti_gz_bytes(other[key]), key
 
 
-def test_tumours_vary_in_size_and_place_like_a_brats_cohort():
+def test_synthbrats_1_tumours_vary_in_size_and_place_like_a_brats_cohort():
     volumes_cm3, centres_mm = [], []
     for index in range(8):
-        images = synth.make_subject((7, index))
+        images = synth.make_subject((7, index), version="1")
         seg = np.asarray(images["seg"].dataobj)
         voxel_cm3 = np.prod(images["seg"].header.get_zooms()) / 1000
         volumes_cm3.append((seg > 0).sum() * voxel_cm3)
@@ -92,23 +92,29 @@ def test_images_share_one_ras_grid_in_millimetres(subject_images):
     assert subject_images["flair"].get_data_dtype() == np.int16
 
 
-def test_make_cohort_writes_the_brats_2021_layout(tmp_path):
-    folders = synth.make_cohort(tmp_path, 2, seed=5)
+@pytest.mark.parametrize(
+    ("version", "extras"), [("2", ("seg_rater2",)), ("1", ())], ids=["SynthBraTS 2", "1"]
+)
+def test_make_cohort_writes_the_brats_2021_layout(tmp_path, version, extras):
+    folders = synth.make_cohort(tmp_path, 2, seed=5, version=version)
     assert [f.name for f in folders] == ["SynthBraTS_s5_0000", "SynthBraTS_s5_0001"]
     for folder in folders:
         names = sorted(p.name for p in folder.iterdir())
-        assert names == sorted(f"{folder.name}_{k}.nii.gz" for k in (*brats.MODALITIES, "seg"))
+        keys = (*brats.MODALITIES, "seg", *extras)
+        assert names == sorted(f"{folder.name}_{k}.nii.gz" for k in keys)
         image = nib.load(folder / f"{folder.name}_t1ce.nii.gz")
         assert image.shape == (98, 116, 94)
     assert synth.list_subjects(tmp_path) == folders
+    assert (tmp_path / "synthbrats2_truth.json").is_file() == (version == "2")
 
 
 def test_ensure_dataset_builds_once_then_reuses_the_verified_cohort(tmp_path, monkeypatch):
     root = synth.ensure_dataset(tmp_path / "cohort", 2, seed=1, progress=False)
     manifest = json.loads((root / synth.MANIFEST_NAME).read_text())
     assert manifest["seed"] == 1 and manifest["n_subjects"] == 2
-    assert manifest["version"] == synth.GENERATOR_VERSION
-    assert len(manifest["files"]) == 10
+    assert manifest["version"] == synth.GENERATOR_VERSION == synthbrats2.VERSION
+    assert len(manifest["files"]) == 2 * 6 + 1  # 4 images, 2 raters, and the cohort's truth
+    assert "synthbrats2_truth.json" in manifest["files"]
     for relative, digest in manifest["files"].items():
         assert files.sha256_file(root / relative) == digest
 
@@ -134,16 +140,16 @@ def test_ensure_dataset_rebuilds_a_tampered_or_different_cohort(tmp_path):
 def test_an_interrupted_build_leaves_the_previous_cohort_and_no_debris(tmp_path, monkeypatch):
     root = synth.ensure_dataset(tmp_path / "cohort", 1, seed=4, progress=False)
     before = {p: p.read_bytes() for p in root.rglob("*") if p.is_file()}
-    real_make_subject = synth.make_subject
+    real_simulate = synthbrats2.cohort.simulate
     calls = []
 
     def interrupted(*args, **kwargs):
         calls.append(args)
         if len(calls) == 2:
             raise KeyboardInterrupt
-        return real_make_subject(*args, **kwargs)
+        return real_simulate(*args, **kwargs)
 
-    monkeypatch.setattr(synth, "make_subject", interrupted)
+    monkeypatch.setattr(synthbrats2.cohort, "simulate", interrupted)
     with pytest.raises(KeyboardInterrupt):
         synth.ensure_dataset(root, 3, seed=5, progress=False)
     after = {p: p.read_bytes() for p in root.rglob("*") if p.is_file()}

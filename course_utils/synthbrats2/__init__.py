@@ -11,6 +11,7 @@ version="2")`` reaches it from the old module.
 from __future__ import annotations
 
 from .cohort import KEYS, TRUTH_NAME, VERSION, make_cohort, make_subject, simulate, subject_files
+from .mimics import MIMICS
 
 __all__ = [
     "VERSION",
@@ -20,6 +21,7 @@ __all__ = [
     "make_subject",
     "make_cohort",
     "subject_files",
+    "MIMICS",
     "realism_report",
 ]
 

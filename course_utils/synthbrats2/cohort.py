@@ -153,13 +153,21 @@ def subject_files(folder: str | os.PathLike[str]) -> dict[str, Path]:
 
 
 def make_cohort(
-    root: str | os.PathLike[str], n_subjects: int, seed: int = 0, spacing_mm: float = 2.0
+    root: str | os.PathLike[str],
+    n_subjects: int,
+    seed: int = 0,
+    spacing_mm: float = 2.0,
+    *,
+    progress: bool = False,
 ) -> list[Path]:
     """Write ``n_subjects`` SynthBraTS 2 subjects under ``root`` (atomically, file by file),
-    plus `TRUTH_NAME` with each subject's ``facts``. Returns the subject folders in order."""
+    plus `TRUTH_NAME` with each subject's ``facts``. Returns the subject folders in order.
+    ``progress`` shows a progress bar."""
+    from ..synth import progress_bar
+
     root = Path(root)
     folders, facts = [], {}
-    for index in range(n_subjects):
+    for index in progress_bar(range(n_subjects), progress):
         folder = root / subject_id(seed, index)
         arrays, truth = simulate((seed, index), spacing_mm)
         affine = load_template(spacing_mm).affine
