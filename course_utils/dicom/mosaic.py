@@ -22,8 +22,9 @@ import os
 
 import numpy as np
 
-from . import dicom
-from .errors import GeometryError, UnsupportedFormatError
+from ..errors import GeometryError, UnsupportedFormatError
+from .pixels import pixel_values
+from .volume import DicomVolume, affine_from, unit_directions
 
 __all__ = ["is_mosaic", "read_mosaic"]
 
@@ -67,12 +68,12 @@ def csa_image_header(ds, path):
     return header
 
 
-def read_mosaic(ds, path: str | os.PathLike[str]) -> dicom.DicomVolume:
+def read_mosaic(ds, path: str | os.PathLike[str]) -> DicomVolume:
     """Unpack a Siemens mosaic into a volume of its slices.
 
     Returns
     -------
-    dicom.DicomVolume
+    DicomVolume
         Voxels ``(columns, rows, slices)`` of one tile each, in physical units, in the order
         of the mosaic (along the CSA SliceNormalVector); affine voxel -> LPS mm.
 
@@ -100,14 +101,14 @@ def read_mosaic(ds, path: str | os.PathLike[str]) -> dicom.DicomVolume:
             DCM2NIIX_FIX,
         )
     tile_rows, tile_columns = rows // grid, columns // grid
-    pixels = dicom.pixel_values(ds, path)
+    pixels = pixel_values(ds, path)
     tiles = [
         pixels[r * tile_rows : (r + 1) * tile_rows, c * tile_columns : (c + 1) * tile_columns]
         for r, c in (divmod(k, grid) for k in range(count))
     ]
     voxels = np.stack([tile.T for tile in tiles], axis=2)
 
-    row_dir, col_dir = dicom.unit_directions(ds.ImageOrientationPatient, path)
+    row_dir, col_dir = unit_directions(ds.ImageOrientationPatient, path)
     spacing = np.asarray(ds.PixelSpacing, dtype=np.float64)  # (between rows, between columns)
     position = np.asarray(ds.ImagePositionPatient, dtype=np.float64)
     origin = (
@@ -125,5 +126,5 @@ def read_mosaic(ds, path: str | os.PathLike[str]) -> dicom.DicomVolume:
         )
     gap = ds.get("SpacingBetweenSlices") or ds.get("SliceThickness") or 1.0
     step = normal / np.linalg.norm(normal) * float(gap)
-    affine = dicom.affine_from(row_dir, col_dir, spacing[::-1], origin, step)
-    return dicom.DicomVolume(voxels, affine, (str(path),))
+    affine = affine_from(row_dir, col_dir, spacing[::-1], origin, step)
+    return DicomVolume(voxels, affine, (str(path),))

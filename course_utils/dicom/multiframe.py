@@ -39,8 +39,9 @@ from pathlib import Path
 
 import numpy as np
 
-from . import dicom
-from .errors import GeometryError, SeriesError
+from ..errors import GeometryError, SeriesError
+from .pixels import pixel_values
+from .volume import DicomVolume, affine_from, unit_directions
 
 __all__ = [
     "Frame",
@@ -300,7 +301,7 @@ def check_geometry(frames: list[Frame], path) -> None:
 
 def read_multiframe(
     ds, path: str | os.PathLike[str], frames: Sequence[int] | None = None
-) -> dicom.DicomVolume:
+) -> DicomVolume:
     """One enhanced multi-frame file as a volume, its geometry from the functional groups.
 
     Parameters
@@ -315,7 +316,7 @@ def read_multiframe(
 
     Returns
     -------
-    dicom.DicomVolume
+    DicomVolume
         Voxels ``(columns, rows, frames[, samples])`` in physical units (each frame's
         rescale applied; float32 when any rescale applies), frames sorted by position along
         the slice normal, and the voxel -> LPS affine (mm).
@@ -341,13 +342,13 @@ def read_multiframe(
         every = [every[n - 1] for n in numbers]
     check_geometry(every, path)
     chosen = split_volumes(every, path)
-    row_dir, col_dir = dicom.unit_directions(chosen[0].orientation, path)
+    row_dir, col_dir = unit_directions(chosen[0].orientation, path)
     normal = np.cross(row_dir, col_dir)
     depths = np.array([normal @ frame.position for frame in chosen])
     order = np.argsort(depths, kind="stable")
     chosen = [chosen[i] for i in order]
     names = [f"frame {frame.number}" for frame in chosen]
-    from .series import check_spacing
+    from ..series import check_spacing
 
     check_spacing(depths[order], [path] * len(chosen), names, path)
     first, last = chosen[0], chosen[-1]
@@ -356,13 +357,13 @@ def read_multiframe(
     else:
         spacing_between = group_value(ds, 0, "PixelMeasuresSequence", "SpacingBetweenSlices")
         step = normal * float(spacing_between or first.thickness or 1.0)
-    pixels = dicom.pixel_values(ds, path)
+    pixels = pixel_values(ds, path)
     if number_of_frames(ds) == 1:
         pixels = pixels[np.newaxis]
     pixels = pixels[[frame.number - 1 for frame in chosen]]
     voxels = np.swapaxes(np.moveaxis(pixels, 0, 2), 0, 1)  # (columns, rows, frames, ...)
-    affine = dicom.affine_from(row_dir, col_dir, first.spacing[::-1], first.position, step)
-    return dicom.DicomVolume(voxels, affine, (str(path),))
+    affine = affine_from(row_dir, col_dir, first.spacing[::-1], first.position, step)
+    return DicomVolume(voxels, affine, (str(path),))
 
 
 def macro(**attributes):
@@ -415,10 +416,10 @@ def write_enhanced_mr(
     from pydicom.dataset import FileMetaDataset
     from pydicom.uid import EnhancedMRImageStorage, ExplicitVRLittleEndian, generate_uid
 
-    from . import files
-    from .errors import UnsupportedFormatError
-    from .geometry import LPS_TO_RAS, voxel_sizes
-    from .io import quantise_int16
+    from .. import files
+    from ..errors import UnsupportedFormatError
+    from ..geometry import LPS_TO_RAS, voxel_sizes
+    from ..io import quantise_int16
 
     data = np.asanyarray(image.dataobj)
     if data.ndim != 3:
