@@ -170,6 +170,7 @@ def stitch_patches(
 
     Examples
     --------
+    >>> from course_utils.patches import extract_patches
     >>> volume = np.random.default_rng(0).random((2, 5, 6, 7)).astype(np.float32)
     >>> patches, origins = extract_patches(volume, patch_size=4, stride=2)
     >>> again = stitch_patches(patches, origins, volume.shape[1:], weighting="gaussian")

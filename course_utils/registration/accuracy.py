@@ -42,6 +42,7 @@ def target_registration_error(matrix_est, matrix_true, points: np.ndarray) -> np
 
     Examples
     --------
+    >>> from course_utils.registration import world_transform_matrix
     >>> truth = world_transform_matrix(translation_mm=(3.0, 0.0, 0.0))
     >>> target_registration_error(np.eye(4), truth, np.zeros((2, 3)))
     array([3., 3.])
