@@ -1,16 +1,16 @@
 """`course_utils.dicom.mosaic` under its first name (notebooks and older code import it here).
 
-This file makes ``course_utils.mosaic`` the very same module object as
-``course_utils.dicom.mosaic``, so every name, public or not, and every monkeypatch applies
-to both.
+Every public name is re-exported, and any other attribute is read from
+``course_utils.dicom.mosaic`` itself, so both import paths give the same objects.
 """
 
 from __future__ import annotations
 
-import sys
-
 from .dicom import mosaic as _module
+from .dicom.mosaic import *  # noqa: F403
 
 __all__ = list(_module.__all__)
 
-sys.modules[__name__] = _module
+
+def __getattr__(name: str):
+    return getattr(_module, name)

@@ -1,16 +1,16 @@
 """`course_utils.dicom.multiframe` under its first name (notebooks and older code import it here).
 
-This file makes ``course_utils.multiframe`` the very same module object as
-``course_utils.dicom.multiframe``, so every name, public or not, and every monkeypatch applies
-to both.
+Every public name is re-exported, and any other attribute is read from
+``course_utils.dicom.multiframe`` itself, so both import paths give the same objects.
 """
 
 from __future__ import annotations
 
-import sys
-
 from .dicom import multiframe as _module
+from .dicom.multiframe import *  # noqa: F403
 
 __all__ = list(_module.__all__)
 
-sys.modules[__name__] = _module
+
+def __getattr__(name: str):
+    return getattr(_module, name)

@@ -15,8 +15,8 @@
 - `multiframe`: enhanced multi-frame DICOM (functional groups), `write_enhanced_mr`;
 - `mosaic`: Siemens mosaics, unpacked with the CSA header.
 
-``course_utils.multiframe`` and ``course_utils.mosaic`` are the same modules as
-``course_utils.dicom.multiframe`` and ``course_utils.dicom.mosaic`` (kept for the notebooks).
+``course_utils.multiframe`` and ``course_utils.mosaic`` still work (the notebooks import
+them): they give the very objects of ``course_utils.dicom.multiframe`` and ``.mosaic``.
 Whole series are assembled by ``course_utils.series``; de-identification lives in
 ``course_utils.deidentify``.
 
