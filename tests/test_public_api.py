@@ -46,7 +46,7 @@ def test_every_module_lists_its_public_names_and_each_exists(name):
     assert len(set(names)) == len(names), f"{name}.__all__ lists a name twice"
     missing = [n for n in names if not hasattr(module, n)]
     assert not missing, f"{name}.__all__ lists names it does not define: {missing}"
-    # every public module of a subpackage is reachable from its package
+    # a private name (a leading underscore) is never part of the public API
     assert not [n for n in names if n.startswith("_") and n != "__version__"], name
 
 
