@@ -194,8 +194,7 @@ def extraction_rows(shape: tuple[int, ...], window: int, reps: int) -> list[tupl
     import numpy as np
     import torch
 
-    from course_utils import patches as patches_module
-    from course_utils.patches import extract_patches, grid_origins, patch_grid
+    from course_utils.patches import _copy, extract_patches, grid_origins, patch_grid
 
     stride = window // 2
     volume = np.random.default_rng(0).standard_normal(shape, dtype=np.float32)
@@ -213,7 +212,7 @@ def extraction_rows(shape: tuple[int, ...], window: int, reps: int) -> list[tupl
         count = len(result) if not isinstance(result, int) else result
         rows.append((name, count, seconds, count * patch_bytes))
 
-    threads = patches_module.copy_threads(len(origins) * patch_bytes, len(origins))
+    threads = _copy.copy_threads(len(origins) * patch_bytes, len(origins))
     add(f"ours extract_patches, NumPy (copy, {threads} threads)", lambda: extract(volume))
     add(f"ours extract_patches, torch (copy, {threads} threads)", lambda: extract(tensor))
     add("ours extract_patches, NumPy (copy, 1 thread)", lambda: one_thread(extract, volume))
@@ -228,14 +227,14 @@ def extraction_rows(shape: tuple[int, ...], window: int, reps: int) -> list[tupl
 
 def one_thread(function, *args):
     """``function(*args)`` with `course_utils.patches` copying on a single thread."""
-    from course_utils import patches
+    from course_utils.patches import _copy
 
-    threshold = patches.PARALLEL_COPY_BYTES
-    patches.PARALLEL_COPY_BYTES = float("inf")
+    threshold = _copy.PARALLEL_COPY_BYTES
+    _copy.PARALLEL_COPY_BYTES = float("inf")
     try:
         return function(*args)
     finally:
-        patches.PARALLEL_COPY_BYTES = threshold
+        _copy.PARALLEL_COPY_BYTES = threshold
 
 
 def regular_stride(size: int, window: int, stride: int) -> int:

@@ -1,7 +1,9 @@
 """course_utils: the shared package of the course "Brain tumour segmentation on MRI with a U-Net".
 
-Modules (one idea each; heavy libraries are imported inside the functions that need them,
-so ``import course_utils`` stays fast and headless):
+Modules and subpackages (one idea per module; a subpackage's ``__init__`` re-exports its
+modules' public names; heavy libraries are imported inside the functions that need them,
+so ``import course_utils`` stays fast and headless). CONTRIBUTING.md ("Where things live")
+shows them in layers: files in, data, tensors, methods, training; display and teaching beside.
 
 - ``errors``: ``CourseDataError`` and its subclasses, raised by every bad input
 - ``brats``: the BraTS vocabulary, defined once: modalities in tensor order, file names of
@@ -11,15 +13,19 @@ so ``import course_utils`` stays fast and headless):
 - ``paths``: where data and checkpoints live (``COURSE_DATA`` overrides)
 - ``files``: atomic writes and checksums
 - ``synth``: the SynthBraTS generator and the cached default cohort
-- ``io``: ``load_volume`` for every format, writers; ``dicom``: headers, raw anatomy,
-  pixel values; ``series``: DICOM series assembly; ``multiframe``: enhanced multi-frame
-  DICOM (functional groups); ``mosaic``: Siemens mosaics; ``deidentify``: PS3.15 Annex E,
-  Table E.1-1 as data
+- ``io``: ``load_volume`` for every format, writers; ``dicom/``: headers, raw anatomy,
+  pixel values, one file as a volume, enhanced multi-frame (``dicom.multiframe``, also
+  ``course_utils.multiframe``), Siemens mosaics (``dicom.mosaic``, also
+  ``course_utils.mosaic``); ``series``: DICOM series assembly; ``deidentify``: PS3.15
+  Annex E, Table E.1-1 as data
 - ``datasets``: BraTS 2021 / MSD Task01 / SynthBraTS as torch datasets, normalisation,
   labels -> regions; ``transforms``: seeded 3D augmentation of image and label together
-- ``registration``: rigid, affine and deformable registration in PyTorch, world mm;
-  MSE/NCC/MI; OpenCV features; TRE; SimpleITK for comparison
-- ``patches``: patch grids, sampling, stitching, sliding-window inference
+- ``registration/``: rigid, affine and deformable registration in PyTorch, world mm
+  (``similarity`` MSE/NCC/MI, ``spatial``, ``settings``, ``pyramid``, ``models``,
+  ``optimise``, ``descent`` = ``register``, ``accuracy`` TRE, ``features`` OpenCV,
+  ``simpleitk`` the reference, ``mni_pairs`` test pairs)
+- ``patches/``: patch grids (``grid``), ``stitching``, ``sampling``, ``sliding_window``
+  inference, ``memory``; the CPU copy machinery in the private ``_copy``
 - ``unet``: the U-Net (2D/3D); ``losses``: soft Dice, Dice + CE/BCE; ``metrics``: Dice,
   sensitivity, specificity, HD95 in mm, lesion-wise Dice and HD95 (BraTS 2023, defined in
   ``lesionwise``); ``training``: ``course-utils train``/``evaluate``,

@@ -4,4 +4,6 @@ import sys
 
 from .cli import main
 
+__all__: list[str] = []  # run, not imported: nothing here is for other code
+
 sys.exit(main())

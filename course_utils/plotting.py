@@ -29,6 +29,7 @@ __all__ = [
     "show_orthogonal",
     "show_contrasts",
     "label_colormap",
+    "add_label_legend",
     "AGREEMENT_COLOURS",
     "show_agreement",
 ]
@@ -201,7 +202,12 @@ def draw_plane(
 
 
 def add_label_legend(figure, labels_present: Sequence[int] | None = None) -> None:
-    """A legend of the BraTS label colours (default: all) along the bottom of ``figure``."""
+    """A legend of the BraTS label colours along the bottom of ``figure``, in place.
+
+    ``labels_present`` are BraTS 2021 label values (1, 2, 4; default: all of
+    `LABEL_COLOURS`), each shown as its colour and `LABEL_NAMES` text. Used under the
+    overlays of notebook 07.
+    """
     from matplotlib.patches import Patch
 
     labels_present = tuple(LABEL_COLOURS) if labels_present is None else labels_present

@@ -176,7 +176,7 @@ def test_datasets_synth_metrics_training_and_plotting_use_the_single_definition(
     assert sorted(synth.GENERATION_ORDER) == sorted(brats.MODALITIES)
     assert set(plotting.LABEL_COLOURS) == set(brats.BRATS_2021.values) - {0}
     assert io.LPS_TO_RAS is geometry.LPS_TO_RAS
-    assert registration.LPS_TO_RAS is geometry.LPS_TO_RAS
+    assert registration.simpleitk.LPS_TO_RAS is geometry.LPS_TO_RAS
     assert training.spacing_of is geometry.voxel_sizes
     assert registration.affine_matrix is registration.world_transform_matrix
 

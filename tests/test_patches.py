@@ -7,12 +7,13 @@ import pytest
 import torch
 from torch import nn
 
-from course_utils import patches as P
 from course_utils.patches import (
     WEIGHTINGS,
+    _copy,
     extract_patches,
     gaussian_weights,
     grid_origins,
+    memory,
     patch_grid,
     patch_memory,
     sample_patches,
@@ -83,14 +84,14 @@ def test_patches_are_the_volume_at_their_origins_zero_padded_beyond_it():
 
 @pytest.mark.parametrize("kind", ["numpy", "torch"])
 def test_copies_split_over_threads_give_every_patch_exactly(monkeypatch, kind):
-    monkeypatch.setattr(P, "PARALLEL_COPY_BYTES", 0)  # every copy takes the threaded path
+    monkeypatch.setattr(_copy, "PARALLEL_COPY_BYTES", 0)  # every copy takes the threaded path
     monkeypatch.setenv("OMP_NUM_THREADS", "3")  # the thread policy's count
     rng = np.random.default_rng(3)
     for shape, patch, stride in random_grids(seed=3, count=40):
         volume = rng.standard_normal((2, *shape)).astype(np.float32)
         source = torch.from_numpy(volume) if kind == "torch" else volume
         patches, origins = extract_patches(source, patch, stride, copy=True)
-        assert P.copy_threads(1, len(origins)) == min(3, len(origins))
+        assert _copy.copy_threads(1, len(origins)) == min(3, len(origins))
         padded = np.zeros((2, *np.maximum(shape, patch)), np.float32)
         padded[:, : shape[0], : shape[1], : shape[2]] = volume
         expected = np.stack(
@@ -103,9 +104,9 @@ def test_copies_split_over_threads_give_every_patch_exactly(monkeypatch, kind):
 
 
 def test_only_large_copies_of_several_patches_use_threads():
-    assert P.copy_threads(P.PARALLEL_COPY_BYTES - 1, 18) == 1
-    assert P.copy_threads(P.PARALLEL_COPY_BYTES, 1) == 1
-    assert 1 <= P.copy_threads(P.PARALLEL_COPY_BYTES, 18) <= 4
+    assert _copy.copy_threads(_copy.PARALLEL_COPY_BYTES - 1, 18) == 1
+    assert _copy.copy_threads(_copy.PARALLEL_COPY_BYTES, 1) == 1
+    assert 1 <= _copy.copy_threads(_copy.PARALLEL_COPY_BYTES, 18) <= 4
 
 
 @pytest.mark.parametrize("weighting", WEIGHTINGS)
@@ -434,8 +435,8 @@ def test_patch_memory_is_within_a_quarter_of_what_torch_allocates(make_model):
 
 def test_the_meta_estimate_equals_a_real_forward_pass():
     model = SkipNet().eval()
-    meta = P.forward_bytes(model, torch.empty(2, 4, 16, 16, 16, device="meta"))
-    assert meta == P.forward_bytes(model, torch.randn(2, 4, 16, 16, 16))
+    meta = memory.forward_bytes(model, torch.empty(2, 4, 16, 16, 16, device="meta"))
+    assert meta == memory.forward_bytes(model, torch.randn(2, 4, 16, 16, 16))
 
 
 # --- errors ----------------------------------------------------------------------------------

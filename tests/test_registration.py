@@ -400,6 +400,41 @@ def test_bad_arguments_raise_value_errors(t1, options, message):
         reg.register(t1, t1, **options)
 
 
+def test_settings_fill_in_one_iteration_count_per_level():
+    settings = reg.RegistrationSettings(levels=(4, 3, 2, 1))
+    assert settings.iterations == (100, 60, 60, 20)  # 60 for a shrink without its own default
+    assert reg.RegistrationSettings(levels=[2, 1], iterations=7).iterations == (7, 7)
+    assert reg.RegistrationSettings(levels=(4.0, 1)).levels == (4, 1)
+
+
+def test_settings_count_the_deformable_stage_only_when_there_is_one():
+    rigid = reg.RegistrationSettings(deformable_levels=(8,), deformable_iterations=5)
+    assert rigid.shrinks == {4, 2, 1} and rigid.total_iterations == 180
+    assert rigid.linear_kind == "rigid"
+    deformable = reg.RegistrationSettings(
+        transform="deformable", deformable_levels=(8,), deformable_iterations=5
+    )
+    assert deformable.shrinks == {8, 4, 2, 1} and deformable.total_iterations == 185
+    assert deformable.linear_kind == "affine"  # a deformable registration starts affine
+    assert deformable.deformable_iterations == (5,)
+
+
+def test_settings_use_histogram_bins_for_mutual_information_only():
+    assert reg.RegistrationSettings(metric="mi", bins=16).histogram_bins == 16
+    assert reg.RegistrationSettings(metric="ncc", bins=16).histogram_bins == 0
+
+
+def test_bad_deformable_levels_are_refused_when_the_registration_is_deformable():
+    with pytest.raises(ValueError, match="levels="):
+        reg.RegistrationSettings(transform="deformable", deformable_levels=())
+    reg.RegistrationSettings(transform="affine", deformable_levels=())  # unused: no error
+
+
+def test_settings_are_frozen():
+    with pytest.raises(AttributeError):
+        reg.RegistrationSettings().metric = "mi"
+
+
 # --- feature-based 2D registration -----------------------------------------------------------
 
 

@@ -1,0 +1,60 @@
+"""DICOM specifics, one idea per module (nibabel's ``nicom/`` is the model).
+
+- `headers`: `header_table` groups a dataset's elements by the categories of the DICOM
+  information model (patient, study, series, equipment, image);
+- `anatomy`: `file_anatomy` parses the first data elements from the raw bytes, to show what
+  a DICOM file really is: a 128-byte preamble, ``DICM``, then tag / VR / length / value;
+- `pixels`: `pixel_values` decodes pixel data to physical values (rescale slope/intercept),
+  naming the package to install when a decoder is missing; `transfer_syntax_info`,
+  `decoder_package`, `raw_value`;
+- `volume`: `read_file_volume` reads one file (a slice, every frame of a multi-frame object,
+  or the tiles of a Siemens mosaic) as a `DicomVolume`; `unit_directions` checks and
+  normalises direction cosines (within 1e-3); `affine_from` builds the voxel -> LPS affine.
+  A file that nothing places in the patient is refused (`GeometryError`), never given a
+  made-up identity affine;
+- `multiframe`: enhanced multi-frame DICOM (functional groups), `write_enhanced_mr`;
+- `mosaic`: Siemens mosaics, unpacked with the CSA header.
+
+``course_utils.multiframe`` and ``course_utils.mosaic`` still work (the notebooks import
+them): they give the very objects of ``course_utils.dicom.multiframe`` and ``.mosaic``.
+Whole series are assembled by ``course_utils.series``; de-identification lives in
+``course_utils.deidentify``.
+
+Geometry here is DICOM's own: patient coordinates in LPS millimetres. ``course_utils.io``
+converts to RAS+ once, at the edge.
+
+Used by notebooks 01, 02 and 03.
+"""
+
+from __future__ import annotations
+
+from .anatomy import FileAnatomy, RawElement, file_anatomy
+from .headers import HEADER_CATEGORIES, HeaderTable, header_table
+from .pixels import decoder_package, pixel_values, raw_value, transfer_syntax_info
+from .volume import (
+    DicomVolume,
+    affine_from,
+    read_dataset,
+    read_file_volume,
+    slice_geometry,
+    unit_directions,
+)
+
+__all__ = [
+    "HEADER_CATEGORIES",
+    "HeaderTable",
+    "header_table",
+    "RawElement",
+    "FileAnatomy",
+    "file_anatomy",
+    "DicomVolume",
+    "read_dataset",
+    "read_file_volume",
+    "pixel_values",
+    "decoder_package",
+    "transfer_syntax_info",
+    "slice_geometry",
+    "unit_directions",
+    "affine_from",
+    "raw_value",
+]

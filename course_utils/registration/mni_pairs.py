@@ -1,0 +1,78 @@
+"""Test pairs with a known answer, from the MNI152 template.
+
+`mni_image` gives the template as a T1 or a T2-like contrast (the same voxels, another
+modality), `mni_tissue_labels` its hard tissue labels, and `smooth_displacement` a smooth
+random field to warp it with; a known `random_affine` completes the pair. The template and
+the smooth noise come from `course_utils.synth`.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import nibabel as nib
+import numpy as np
+
+from ..geometry import voxel_sizes
+
+__all__ = ["mni_image", "mni_tissue_labels", "smooth_displacement"]
+
+
+def mni_image(contrast: Literal["t1", "t2"] = "t1", spacing_mm: float = 2.0) -> nib.Nifti1Image:
+    """The MNI152 2009 template (brain-extracted) as a float32 image, RAS+, ``spacing_mm`` grid.
+
+    ``"t1"`` is the template itself (white matter brightest, in [0, 1]); ``"t2"`` is a T2-like
+    contrast made from its tissue maps with SynthBraTS's intensities (CSF brightest, white
+    matter darkest), the template's fine detail inverted: a second modality whose voxels
+    correspond exactly to the first. 98 x 116 x 94 voxels at 2 mm.
+    """
+    from .. import synth
+
+    template = synth.load_template(spacing_mm)
+    t1 = np.asarray(template.t1, np.float32)
+    if contrast == "t1":
+        values = t1
+    elif contrast == "t2":
+        gm, wm = np.asarray(template.gm), np.asarray(template.wm)
+        csf = np.clip(np.asarray(template.brain) - gm - wm, 0, 1)
+        level = {name: synth.TISSUE_INTENSITY[name] for name in ("csf", "gm", "wm")}
+        model_t1 = sum(m * level[n][0] for m, n in ((csf, "csf"), (gm, "gm"), (wm, "wm")))
+        model_t2 = sum(m * level[n][2] for m, n in ((csf, "csf"), (gm, "gm"), (wm, "wm")))
+        detail = (t1 - model_t1) * (t1 > 0)
+        values = np.clip(model_t2 + synth.DETAIL_WEIGHT[2] * detail, 0, None) * (t1 > 0)
+    else:
+        raise ValueError(f"contrast={contrast!r}: choose 't1' or 't2'.")
+    return nib.Nifti1Image(values.astype(np.float32), np.array(template.affine))
+
+
+def mni_tissue_labels(spacing_mm: float = 2.0) -> nib.Nifti1Image:
+    """Hard tissue labels of the template: 0 background, 1 CSF, 2 grey, 3 white matter (uint8).
+
+    Each brain voxel takes its most probable tissue from the template's maps.
+    """
+    from .. import synth
+
+    template = synth.load_template(spacing_mm)
+    gm, wm, brain = (np.asarray(m) for m in (template.gm, template.wm, template.brain))
+    csf = np.clip(brain - gm - wm, 0, 1)
+    labels = (np.argmax(np.stack([csf, gm, wm]), axis=0) + 1) * (brain > 0)
+    return nib.Nifti1Image(labels.astype(np.uint8), np.array(template.affine))
+
+
+def smooth_displacement(
+    image: nib.Nifti1Image, amplitude_mm: float = 4.0, scale_mm: float = 30.0, seed: int = 0
+) -> np.ndarray:
+    """A smooth random displacement field on ``image``'s grid: ``(X, Y, Z, 3)`` float32 mm.
+
+    Each component is smooth noise correlated over ``scale_mm`` with standard deviation
+    ``amplitude_mm`` (the generator SynthBraTS uses for its anatomy), so a small amplitude
+    relative to the scale never folds.
+    """
+    from .. import synth
+
+    rng = np.random.default_rng(seed)
+    scale_vox = [scale_mm / float(size) for size in voxel_sizes(image.affine)]  # per axis
+    return np.stack(
+        [amplitude_mm * synth.smooth_noise(rng, image.shape[:3], scale_vox) for _ in range(3)],
+        axis=-1,
+    ).astype(np.float32)
