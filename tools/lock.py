@@ -1,11 +1,12 @@
 """Regenerate the lock file and the conda pins from pyproject.toml.
 
 ``requirements-lock.txt`` holds exact versions, with hashes, of every runtime and ``[test]``
-dependency of course_utils and everything they pull in, for Linux x86-64 / CPython 3.11 —
-except torch, which ``make`` installs first from its CPU wheel (a plain ``torch`` requirement
-can pull a multi-GB CUDA build), so torch is left out of the resolution altogether. Then
-``environment.yml`` (and ``binder/environment.yml``, a link to it) is rewritten so that every
-requirement is pinned to the lock's version (``pytorch-cpu`` to the Makefile's torch).
+dependency of course_utils and everything they pull in, for Linux x86-64 / CPython 3.11 — except
+torch, which ``make`` installs first from its CPU wheel (a plain ``torch`` requirement can pull a
+multi-GB CUDA build), so torch is left out of the resolution altogether, also as a dependency of
+MONAI and TorchIO (``uv pip compile --excludes``). Then ``environment.yml`` (and
+``binder/environment.yml``, a link to it) is rewritten so that every requirement is pinned to the
+lock's version (``pytorch-cpu`` to the Makefile's torch).
 
 Run it after changing a requirement in ``pyproject.toml`` (needs uv: ``pip install uv``)::
 
@@ -70,11 +71,15 @@ def compile_lock(upgrade: list[str]) -> None:
     with tempfile.TemporaryDirectory() as scratch:
         source = Path(scratch) / "requirements.in"
         source.write_text("\n".join(requirements) + "\n")
+        # torch is kept out of the resolution even where another requirement (MONAI, TorchIO)
+        # depends on it: otherwise uv locks a CUDA torch and its nvidia-* wheels.
+        excluded = Path(scratch) / "excludes.txt"
+        excluded.write_text("torch\n")
         uv = shutil.which("uv") or str(Path(sys.executable).with_name("uv"))
         command = [
             uv, "pip", "compile", str(source), "--output-file", str(LOCK),
             "--python-version", "3.11", "--python-platform", "x86_64-manylinux_2_28",
-            "--generate-hashes", "--no-header", "--quiet",
+            "--generate-hashes", "--no-header", "--quiet", "--excludes", str(excluded),
         ]  # fmt: skip
         for package in upgrade:
             command += ["--upgrade-package", package]
