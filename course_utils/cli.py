@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import brats, paths
-from .errors import CourseDataError
+from .errors import CourseDataError, EditionUnknownError
 from .threads import configure_threads
 
 __all__ = ["main"]
@@ -116,6 +116,7 @@ def add_train_parser(commands) -> None:
     train.add_argument("--data", type=Path, required=True, help="BraTS/MSD/SynthBraTS folder")
     train.add_argument("--out", type=Path, required=True, help="run folder to write")
     train.add_argument("--resume", action="store_true", help="continue the run in --out")
+    add_edition_argument(train)
     for field in dataclasses.fields(defaults):
         value = getattr(defaults, field.name)
         flag = "--" + field.name.replace("_", "-")
@@ -146,6 +147,7 @@ def add_evaluate_parser(commands) -> None:
     )
     evaluate.add_argument("--checkpoint", type=Path, required=True, help="a model.pt")
     evaluate.add_argument("--data", type=Path, required=True, help="folder with labels")
+    add_edition_argument(evaluate)
     evaluate.add_argument("--json", type=Path, default=None, help="write the results here")
     evaluate.add_argument(
         "--predictions", type=Path, default=None, help="save <id>_pred.nii.gz files here"
@@ -158,6 +160,18 @@ def add_evaluate_parser(commands) -> None:
     )
     evaluate.add_argument("--quiet", action="store_true", help="no progress bar")
     evaluate.set_defaults(handler=run_evaluate)
+
+
+def add_edition_argument(command: argparse.ArgumentParser) -> None:
+    from .datasets import GLI_EDITIONS
+
+    command.add_argument(
+        "--edition",
+        choices=sorted(GLI_EDITIONS),
+        default=None,
+        help="BraTS edition of a BraTS-GLI-* folder (2023 and 2024 share file names but code "
+        "labels differently); refused for other layouts",
+    )
 
 
 def parse_bool(text: str) -> bool:
@@ -177,9 +191,15 @@ def run_train(args: argparse.Namespace) -> int:
     except ValueError as error:
         raise SystemExit(f"course-utils train: {error}") from None
     command = "course-utils " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-    metrics = train(
-        args.data, args.out, config, resume=args.resume, progress=not args.quiet, command=command
-    )
+    try:
+        metrics = train(
+            args.data, args.out, config, resume=args.resume, progress=not args.quiet,
+            command=command, edition=args.edition,
+        )  # fmt: skip
+    except ValueError as error:
+        if args.edition is None or "edition" not in str(error):
+            raise
+        raise SystemExit(f"course-utils train: {error}") from None
     if os.environ.get("RANK", "0") != "0":
         return 0  # under torchrun, rank 0 reports
     best = metrics["validation"]
@@ -193,13 +213,19 @@ def run_train(args: argparse.Namespace) -> int:
 def run_evaluate(args: argparse.Namespace) -> int:
     from .training import evaluate
 
-    results = evaluate(
-        args.checkpoint,
-        args.data,
-        json_path=args.json,
-        predictions=args.predictions,
-        progress=not args.quiet,
-    )
+    try:
+        results = evaluate(
+            args.checkpoint,
+            args.data,
+            json_path=args.json,
+            predictions=args.predictions,
+            edition=args.edition,
+            progress=not args.quiet,
+        )
+    except ValueError as error:
+        if args.edition is None or "edition" not in str(error):
+            raise
+        raise SystemExit(f"course-utils evaluate: {error}") from None
     print(f"{results['subjects']} subjects")
     for key in ("dice", "hd95_mm", "sensitivity", "specificity"):
         print(f"{key:>12}: " + "  ".join(f"{r} {v:.3f}" for r, v in results[key].items()))
@@ -267,4 +293,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.handler(args)
     except CourseDataError as error:
         print(f"error: {error}", file=sys.stderr)
+        if isinstance(error, EditionUnknownError):
+            print("On the command line: --edition 2023 or --edition 2024.", file=sys.stderr)
         return 1
