@@ -59,7 +59,71 @@ def build_parser() -> argparse.ArgumentParser:
     add_train_parser(commands)
     add_evaluate_parser(commands)
     add_predict_parser(commands)
+    add_export_nnunet_parser(commands)
+    add_to_dicom_seg_parser(commands)
     return parser
+
+
+def add_export_nnunet_parser(commands) -> None:
+    export = commands.add_parser(
+        "export-nnunet",
+        help="write a BraTS-layout folder as an nnU-Net v2 raw dataset",
+        description="Write nnUNet_raw/DatasetNNN_Name/ (imagesTr/<case>_000k.nii.gz with k "
+        "the channel FLAIR, T1, T1ce, T2; labelsTr/ with consecutive labels; dataset.json with "
+        "region-based training for WT/TC/ET). Then: nnUNetv2_plan_and_preprocess -d NNN.",
+    )
+    export.add_argument("--data", type=Path, required=True, help="BraTS/MSD/SynthBraTS folder")
+    export.add_argument(
+        "--out", type=Path, required=True, help="the dataset folder, nnUNet_raw/DatasetNNN_Name"
+    )
+    add_edition_argument(export)
+    export.add_argument("--quiet", action="store_true", help="no progress bar")
+    export.set_defaults(handler=run_export_nnunet)
+
+
+def add_to_dicom_seg_parser(commands) -> None:
+    from .dicomseg import SEGMENT_KINDS
+
+    seg = commands.add_parser(
+        "to-dicom-seg",
+        help="write a label map as a DICOM Segmentation of its source DICOM series",
+        description="Write --labels (a NIfTI label map, BraTS 2021 labels unless --edition) "
+        "as a DICOM Segmentation object referencing the source series in --series: one "
+        "binary segment per label (necrotic core, oedema, enhancing) or per region (WT, TC, "
+        "ET), each frame on its source slice.",
+    )
+    seg.add_argument("--labels", type=Path, required=True, help="label map (.nii.gz)")
+    seg.add_argument("--series", type=Path, required=True, help="source DICOM series folder")
+    seg.add_argument("--out", type=Path, required=True, help="the .dcm file to write")
+    seg.add_argument("--segments", choices=SEGMENT_KINDS, default="labels",
+                     help="one segment per label (default) or per region")  # fmt: skip
+    add_edition_argument(seg)
+    seg.set_defaults(handler=run_to_dicom_seg)
+
+
+def run_to_dicom_seg(args: argparse.Namespace) -> int:
+    from .datasets import GLI_EDITIONS
+    from .dicomseg import write_dicom_seg
+
+    coding = brats.BRATS_2021 if args.edition is None else GLI_EDITIONS[args.edition].coding
+    path = write_dicom_seg(
+        args.labels, args.series, args.out, segments=args.segments, coding=coding
+    )
+    print(f"wrote {path} ({args.segments}, referencing the series in {args.series})")
+    return 0
+
+
+def run_export_nnunet(args: argparse.Namespace) -> int:
+    from .nnunet import export_nnunet
+
+    try:
+        info = export_nnunet(args.data, args.out, edition=args.edition, progress=not args.quiet)
+    except ValueError as error:
+        raise SystemExit(f"course-utils export-nnunet: {error}") from None
+    dataset_id = int(args.out.name[len("Dataset") :][:3])
+    print(f"wrote {info['numTraining']} cases to {args.out}")
+    print(f"next: nnUNet_raw={args.out.parent} nnUNetv2_plan_and_preprocess -d {dataset_id}")
+    return 0
 
 
 def add_predict_parser(commands) -> None:

@@ -41,6 +41,7 @@ from . import brats, files
 from .brats import REGIONS
 from .datasets import (
     DEFAULT_NORMALISATION,
+    GLI_EDITIONS,
     BraTSDataset,
     SeededDataset,
     lookup_regions,
@@ -495,8 +496,7 @@ def class_values(coding: brats.LabelCoding) -> np.ndarray:
 
 
 #: `BraTSDataset`'s ``edition`` -> the label coding its label files use.
-EDITION_CODINGS = {None: brats.BRATS_2021, "2023": brats.BRATS_2023_GLI,
-                   "2024": brats.BRATS_2024_GLI}  # fmt: skip
+EDITION_CODINGS = {None: brats.BRATS_2021, **{e: n.coding for e, n in GLI_EDITIONS.items()}}
 
 
 def save_prediction(
