@@ -224,8 +224,7 @@ def export_nnunet(
             "Choose another DatasetNNN_Name, or delete the folder first.",
         )
     _, subjects = find_subjects(data, modalities, edition)
-    codings = {SOURCE_CODINGS[s.coding] for s in subjects}
-    (source,) = codings  # one folder has one coding
+    source = SOURCE_CODINGS[subjects[0].coding]  # one folder, one layout, one coding
     target = nnunet_coding(source)
     table = lookup_table(brats.label_mapping(source, target))
     for folder in ("imagesTr", "labelsTr"):
