@@ -39,7 +39,8 @@ def verify_with_nnunet(folder, capfd) -> str:
     os.environ.setdefault("nnUNet_raw", str(folder.parent))  # read at import, unused here
     integrity = pytest.importorskip(
         "nnunetv2.experiment_planning.verify_dataset_integrity",
-        reason="nnunetv2 is not installed: pip install --no-deps -e '.[nnunet-check]'",
+        reason="nnunetv2 is not installed: "
+        "pip install --no-deps --require-hashes -r requirements-nnunet-check.txt",
     )
     integrity.verify_dataset_integrity(str(folder), num_processes=1)
     return capfd.readouterr().out
