@@ -28,7 +28,8 @@ local use), defined only here. The algorithm identification the standard require
 AUTOMATIC segment names the course's U-Net, family DCM 113037 "Artificial Intelligence"
 (CID 7162).
 
-Used by notebook 08 ("your own scan") and ``course-utils to-dicom-seg``.
+Used by ``course-utils to-dicom-seg``; the hospital loop (DICOM series -> U-Net -> SEG) is for
+notebook 08 ("your own scan", planned).
 """
 
 from __future__ import annotations

@@ -21,7 +21,8 @@ when region predictions become a label map, later regions overwriting earlier on
 Only the files `datasets.find_subjects` reads are exported: the four contrasts and the
 (first rater's) ``seg``; SynthBraTS 2's ``_seg_rater2`` files and anything else are skipped.
 
-Used by notebook 07 ("real BraTS and GPUs"), through the command line.
+Used by ``course-utils export-nnunet``; notebook 07's "real BraTS and GPUs" section is to show
+the command (see README).
 """
 
 from __future__ import annotations

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import warnings
 
 import nibabel as nib
 import numpy as np
@@ -168,3 +169,22 @@ def test_to_dicom_seg_command_writes_the_seg(scan, tmp_path):
         masks[..., 0].sum()
         == np.isin(np.asanyarray(nib.load(labels).dataobj), brats.BRATS_2021.regions["WT"]).sum()
     )
+
+
+def test_the_seg_still_maps_onto_its_series_after_both_are_deidentified(scan, written, tmp_path):
+    from course_utils.deidentify import BurnedInAnnotationWarning, anonymize_series
+
+    series, _, labels = scan
+    (tmp_path / "seg").mkdir()
+    (tmp_path / "seg" / "seg.dcm").write_bytes(written["labels"].read_bytes())
+    uid_map: dict[str, str] = {}  # shared: the same UID gets the same new UID in both
+    anonymize_series(series, tmp_path / "series", seed=11, uid_map=uid_map)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", BurnedInAnnotationWarning)  # a SEG has no such flag
+        (seg,) = anonymize_series(tmp_path / "seg", tmp_path / "seg_out", seed=11, uid_map=uid_map)
+    original = pydicom.dcmread(written["labels"])
+    assert pydicom.dcmread(seg).SOPInstanceUID != original.SOPInstanceUID
+    names, masks = dicomseg.read_dicom_seg(seg, tmp_path / "series")
+    values = np.asanyarray(labels.dataobj)
+    for k, truth in enumerate(expected_masks(values, "labels")):
+        np.testing.assert_array_equal(masks[..., k], truth)
