@@ -67,6 +67,17 @@ def makefile_torch() -> str:
     return re.search(r'"torch==([^"]+)"', MAKEFILE.read_text()).group(1)
 
 
+def uv_compile(source: Path, output: Path, flags: list[str]) -> None:
+    """``uv pip compile`` of ``source`` into ``output``, hashed, Linux x86-64 / CPython 3.11."""
+    uv = shutil.which("uv") or str(Path(sys.executable).with_name("uv"))
+    command = [
+        uv, "pip", "compile", str(source), "--output-file", str(output),
+        "--python-version", "3.11", "--python-platform", "x86_64-manylinux_2_28",
+        "--generate-hashes", "--no-header", "--quiet", *flags,
+    ]  # fmt: skip
+    subprocess.run(command, check=True)
+
+
 def compile_lock(upgrade: list[str]) -> None:
     requirements = [r for r in pyproject_requirements() if normalise(split(r)[0]) != "torch"]
     with tempfile.TemporaryDirectory() as scratch:
@@ -76,15 +87,10 @@ def compile_lock(upgrade: list[str]) -> None:
         # depends on it: otherwise uv locks a CUDA torch and its nvidia-* wheels.
         excluded = Path(scratch) / "excludes.txt"
         excluded.write_text("torch\n")
-        uv = shutil.which("uv") or str(Path(sys.executable).with_name("uv"))
-        command = [
-            uv, "pip", "compile", str(source), "--output-file", str(LOCK),
-            "--python-version", "3.11", "--python-platform", "x86_64-manylinux_2_28",
-            "--generate-hashes", "--no-header", "--quiet", "--excludes", str(excluded),
-        ]  # fmt: skip
+        flags = ["--excludes", str(excluded)]
         for package in upgrade:
-            command += ["--upgrade-package", package]
-        subprocess.run(command, check=True)
+            flags += ["--upgrade-package", package]
+        uv_compile(source, LOCK, flags)
     body = LOCK.read_text().replace(str(source), "pyproject.toml")
     header = (
         "# Exact versions, with hashes, of course_utils' runtime and [test] dependencies\n"
@@ -102,13 +108,7 @@ def compile_nnunet_check() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         source = Path(scratch) / "nnunet-check.in"
         source.write_text("\n".join(project["optional-dependencies"]["nnunet-check"]) + "\n")
-        uv = shutil.which("uv") or str(Path(sys.executable).with_name("uv"))
-        command = [
-            uv, "pip", "compile", str(source), "--output-file", str(NNUNET_CHECK),
-            "--python-version", "3.11", "--python-platform", "x86_64-manylinux_2_28",
-            "--generate-hashes", "--no-header", "--quiet", "--no-deps",
-        ]  # fmt: skip
-        subprocess.run(command, check=True)
+        uv_compile(source, NNUNET_CHECK, ["--no-deps"])
     body = NNUNET_CHECK.read_text().replace(str(source), "pyproject.toml [nnunet-check]")
     header = (
         "# nnU-Net v2's dataset-integrity check for tests/test_nnunet.py, with hashes, installed\n"
