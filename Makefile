@@ -30,11 +30,12 @@ help:
 # CPU torch first: a bare `torch` requirement could pull a multi-GB CUDA build. Then the
 # exact, hashed versions of requirements-lock.txt (made by tools/lock.py from pyproject.toml),
 # then course_utils itself without resolving anything again.
-$(STAMP): pyproject.toml requirements-lock.txt
+$(STAMP): pyproject.toml requirements-lock.txt requirements-nnunet-check.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet "torch==2.13.0"
 	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-lock.txt
+	$(BIN)/python -m pip install --quiet --no-deps --require-hashes -r requirements-nnunet-check.txt
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 

@@ -28,7 +28,7 @@ by ours with the same settings (> 1: faster than ours).
 
 Run with ``python benchmarks/data_loading.py [--subjects N]`` (default 12 subjects an epoch;
 one to two minutes on 2 cores). Prints a table; nothing is asserted, because timings on shared
-machines are noisy. MONAI and TorchIO are optional (``pip install -e ".[bench]"``).
+machines are noisy. MONAI and TorchIO are course dependencies.
 """
 
 from __future__ import annotations

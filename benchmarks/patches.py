@@ -6,8 +6,8 @@ TorchIO's ``GridSampler`` (patches per second).
 
 Run with ``python benchmarks/patches.py`` (BraTS size: 4 x 240 x 240 x 155 float32, windows of
 128^3, a few minutes) or ``--small`` for a quick run. Prints tables; nothing here is asserted,
-because timings on shared machines are noisy. MONAI and TorchIO are optional (``pip install
--e ".[bench]"``); without them their rows say "not installed".
+because timings on shared machines are noisy. MONAI and TorchIO are course dependencies;
+in an environment without them their rows say "not installed".
 
 How things are measured
 - Time: the best of ``--reps`` runs, after a warm-up forward pass on a tiny input. The

@@ -21,10 +21,9 @@ With ``--seeds 0 1 2`` each network trains once per seed (the seed sets the init
 the patches drawn), and the table adds the mean and standard deviation over seeds: a difference
 smaller than that spread is a tie, not a ranking.
 
-Run with ``python benchmarks/unet.py`` (about 20 minutes on 2 cores) or ``--steps 200`` for a
-quick look; ``--rounds 0`` skips the step timing. MONAI is optional (``pip install -e
-".[bench]"``). Nothing here is asserted: timings on shared machines are noisy. Results are also
-written to ``--json``.
+Run with ``python benchmarks/unet.py`` (about 20 minutes on 2 cores) or ``--steps 200`` for a quick
+look; ``--rounds 0`` skips the step timing. MONAI is a course dependency. Nothing here is asserted:
+timings on shared machines are noisy. Results are also written to ``--json``.
 """
 
 from __future__ import annotations
@@ -80,7 +79,7 @@ def networks() -> dict:
     try:
         import monai  # noqa: F401
     except ImportError:
-        print("MONAI is not installed (pip install -e '.[bench]'): its rows are skipped.")
+        print("MONAI is not installed (pip install -e .): its rows are skipped.")
     else:
         found["MONAI UNet"] = monai_unet
     return found

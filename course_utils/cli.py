@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import brats, paths
-from .errors import CourseDataError
+from .errors import CourseDataError, EditionUnknownError
 from .threads import configure_threads
 
 __all__ = ["main"]
@@ -59,7 +59,71 @@ def build_parser() -> argparse.ArgumentParser:
     add_train_parser(commands)
     add_evaluate_parser(commands)
     add_predict_parser(commands)
+    add_export_nnunet_parser(commands)
+    add_to_dicom_seg_parser(commands)
     return parser
+
+
+def add_export_nnunet_parser(commands) -> None:
+    export = commands.add_parser(
+        "export-nnunet",
+        help="write a BraTS-layout folder as an nnU-Net v2 raw dataset",
+        description="Write nnUNet_raw/DatasetNNN_Name/ (imagesTr/<case>_000k.nii.gz with k "
+        "the channel FLAIR, T1, T1ce, T2; labelsTr/ with consecutive labels; dataset.json with "
+        "region-based training for WT/TC/ET). Then: nnUNetv2_plan_and_preprocess -d NNN.",
+    )
+    export.add_argument("--data", type=Path, required=True, help="BraTS/MSD/SynthBraTS folder")
+    export.add_argument(
+        "--out", type=Path, required=True, help="the dataset folder, nnUNet_raw/DatasetNNN_Name"
+    )
+    add_edition_argument(export)
+    export.add_argument("--quiet", action="store_true", help="no progress bar")
+    export.set_defaults(handler=run_export_nnunet)
+
+
+def add_to_dicom_seg_parser(commands) -> None:
+    from .dicomseg import SEGMENT_KINDS
+
+    seg = commands.add_parser(
+        "to-dicom-seg",
+        help="write a label map as a DICOM Segmentation of its source DICOM series",
+        description="Write --labels (a NIfTI label map, BraTS 2021 labels unless --edition) "
+        "as a DICOM Segmentation object referencing the source series in --series: one "
+        "binary segment per label (necrotic core, oedema, enhancing) or per region (WT, TC, "
+        "ET), each frame on its source slice.",
+    )
+    seg.add_argument("--labels", type=Path, required=True, help="label map (.nii.gz)")
+    seg.add_argument("--series", type=Path, required=True, help="source DICOM series folder")
+    seg.add_argument("--out", type=Path, required=True, help="the .dcm file to write")
+    seg.add_argument("--segments", choices=SEGMENT_KINDS, default="labels",
+                     help="one segment per label (default) or per region")  # fmt: skip
+    add_edition_argument(seg)
+    seg.set_defaults(handler=run_to_dicom_seg)
+
+
+def run_to_dicom_seg(args: argparse.Namespace) -> int:
+    from .datasets import GLI_EDITIONS
+    from .dicomseg import write_dicom_seg
+
+    coding = brats.BRATS_2021 if args.edition is None else GLI_EDITIONS[args.edition].coding
+    path = write_dicom_seg(
+        args.labels, args.series, args.out, segments=args.segments, coding=coding
+    )
+    print(f"wrote {path} ({args.segments}, referencing the series in {args.series})")
+    return 0
+
+
+def run_export_nnunet(args: argparse.Namespace) -> int:
+    from .nnunet import export_nnunet
+
+    try:
+        info = export_nnunet(args.data, args.out, edition=args.edition, progress=not args.quiet)
+    except ValueError as error:
+        raise SystemExit(f"course-utils export-nnunet: {error}") from None
+    dataset_id = int(args.out.name[len("Dataset") :][:3])
+    print(f"wrote {info['numTraining']} cases to {args.out}")
+    print(f"next: nnUNet_raw={args.out.parent} nnUNetv2_plan_and_preprocess -d {dataset_id}")
+    return 0
 
 
 def add_predict_parser(commands) -> None:
@@ -116,6 +180,7 @@ def add_train_parser(commands) -> None:
     train.add_argument("--data", type=Path, required=True, help="BraTS/MSD/SynthBraTS folder")
     train.add_argument("--out", type=Path, required=True, help="run folder to write")
     train.add_argument("--resume", action="store_true", help="continue the run in --out")
+    add_edition_argument(train)
     for field in dataclasses.fields(defaults):
         value = getattr(defaults, field.name)
         flag = "--" + field.name.replace("_", "-")
@@ -146,6 +211,7 @@ def add_evaluate_parser(commands) -> None:
     )
     evaluate.add_argument("--checkpoint", type=Path, required=True, help="a model.pt")
     evaluate.add_argument("--data", type=Path, required=True, help="folder with labels")
+    add_edition_argument(evaluate)
     evaluate.add_argument("--json", type=Path, default=None, help="write the results here")
     evaluate.add_argument(
         "--predictions", type=Path, default=None, help="save <id>_pred.nii.gz files here"
@@ -158,6 +224,18 @@ def add_evaluate_parser(commands) -> None:
     )
     evaluate.add_argument("--quiet", action="store_true", help="no progress bar")
     evaluate.set_defaults(handler=run_evaluate)
+
+
+def add_edition_argument(command: argparse.ArgumentParser) -> None:
+    from .datasets import GLI_EDITIONS
+
+    command.add_argument(
+        "--edition",
+        choices=sorted(GLI_EDITIONS),
+        default=None,
+        help="BraTS edition of a BraTS-GLI-* folder (2023 and 2024 share file names but code "
+        "labels differently); refused for other layouts",
+    )
 
 
 def parse_bool(text: str) -> bool:
@@ -177,9 +255,15 @@ def run_train(args: argparse.Namespace) -> int:
     except ValueError as error:
         raise SystemExit(f"course-utils train: {error}") from None
     command = "course-utils " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-    metrics = train(
-        args.data, args.out, config, resume=args.resume, progress=not args.quiet, command=command
-    )
+    try:
+        metrics = train(
+            args.data, args.out, config, resume=args.resume, progress=not args.quiet,
+            command=command, edition=args.edition,
+        )  # fmt: skip
+    except ValueError as error:
+        if args.edition is None or "edition" not in str(error):
+            raise
+        raise SystemExit(f"course-utils train: {error}") from None
     if os.environ.get("RANK", "0") != "0":
         return 0  # under torchrun, rank 0 reports
     best = metrics["validation"]
@@ -193,13 +277,19 @@ def run_train(args: argparse.Namespace) -> int:
 def run_evaluate(args: argparse.Namespace) -> int:
     from .training import evaluate
 
-    results = evaluate(
-        args.checkpoint,
-        args.data,
-        json_path=args.json,
-        predictions=args.predictions,
-        progress=not args.quiet,
-    )
+    try:
+        results = evaluate(
+            args.checkpoint,
+            args.data,
+            json_path=args.json,
+            predictions=args.predictions,
+            edition=args.edition,
+            progress=not args.quiet,
+        )
+    except ValueError as error:
+        if args.edition is None or "edition" not in str(error):
+            raise
+        raise SystemExit(f"course-utils evaluate: {error}") from None
     print(f"{results['subjects']} subjects")
     for key in ("dice", "hd95_mm", "sensitivity", "specificity"):
         print(f"{key:>12}: " + "  ".join(f"{r} {v:.3f}" for r, v in results[key].items()))
@@ -267,4 +357,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.handler(args)
     except CourseDataError as error:
         print(f"error: {error}", file=sys.stderr)
+        if isinstance(error, EditionUnknownError):
+            print("On the command line: --edition 2023 or --edition 2024.", file=sys.stderr)
         return 1

@@ -41,6 +41,7 @@ from . import brats, files
 from .brats import REGIONS
 from .datasets import (
     DEFAULT_NORMALISATION,
+    GLI_EDITIONS,
     BraTSDataset,
     SeededDataset,
     lookup_regions,
@@ -488,11 +489,27 @@ def summarise(per_subject: list[dict]) -> dict:
 spacing_of = voxel_sizes
 
 
-def save_prediction(probabilities: torch.Tensor, affine: np.ndarray, path: Path) -> Path:
-    """Thresholded regions as BraTS labels (0, 1, 2, 4) in a NIfTI with the subject's affine."""
+def class_values(coding: brats.LabelCoding) -> np.ndarray:
+    """Label value of each course class ``0..3`` in ``coding``, as uint8 (index = class)."""
+    keys = brats.BRATS_2021.subregions.values()
+    return np.array([coding.value_of(key) for key in keys], dtype=np.uint8)
+
+
+#: `BraTSDataset`'s ``edition`` -> the label coding its label files use.
+EDITION_CODINGS = {None: brats.BRATS_2021, **{e: n.coding for e, n in GLI_EDITIONS.items()}}
+
+
+def save_prediction(
+    probabilities: torch.Tensor,
+    affine: np.ndarray,
+    path: Path,
+    coding: brats.LabelCoding = brats.BRATS_2021,
+) -> Path:
+    """Thresholded regions as labels of ``coding`` (default BraTS 2021: 0, 1, 2, 4; BraTS
+    2023/2024 GLI: 0, 1, 2, 3) in a NIfTI with the subject's affine."""
     from .io import save_nifti
 
-    labels = BRATS_LABELS[regions_to_classes(probabilities.numpy())]
+    labels = class_values(coding)[regions_to_classes(probabilities.numpy())]
     image = nib.Nifti1Image(labels, np.asarray(affine, dtype=np.float64))
     image.header.set_xyzt_units("mm")
     return save_nifti(image, path)
@@ -506,6 +523,7 @@ def evaluate(
     predictions: str | os.PathLike[str] | None = None,
     subjects: Sequence[str] | None = None,
     overlap: float | None = None,
+    edition: str | None = None,
     progress: bool = True,
 ) -> dict:
     """Whole-subject inference with a checkpoint and the BraTS metrics, per subject and mean.
@@ -529,6 +547,9 @@ def evaluate(
         IDs to evaluate (default: all).
     overlap
         Sliding-window overlap (default: the one the model was trained with).
+    edition
+        ``"2023"`` or ``"2024"`` for a BraTS 2023/2024 GLI folder (`BraTSDataset`); the
+        predictions are then written in that edition's coding (ET = 3).
 
     Returns
     -------
@@ -542,7 +563,12 @@ def evaluate(
     model, saved = load_model(checkpoint)
     record = saved["input"]
     dataset = BraTSDataset(
-        data, modalities=record["modalities"], target="labels", subjects=subjects, normalise=False
+        data,
+        modalities=record["modalities"],
+        target="labels",
+        subjects=subjects,
+        normalise=False,
+        edition=edition,
     )
     overlap = saved["train_config"]["overlap"] if overlap is None else overlap
     per_subject, started = [], time.perf_counter()
@@ -554,9 +580,8 @@ def evaluate(
         scores = subject_metrics(probabilities, item["label"], voxel_sizes(item["affine"]))
         per_subject.append({"id": item["id"], **{k: float(v) for k, v in scores.items()}})
         if predictions is not None:
-            save_prediction(
-                probabilities, item["affine"], Path(predictions) / f"{item['id']}_pred.nii.gz"
-            )
+            path = Path(predictions) / f"{item['id']}_pred.nii.gz"
+            save_prediction(probabilities, item["affine"], path, EDITION_CODINGS[edition])
     results = {
         **summarise(per_subject),
         "subjects": len(per_subject),
@@ -621,6 +646,7 @@ def train(
     resume: bool = False,
     progress: bool = True,
     command: str | None = None,
+    edition: str | None = None,
 ) -> dict:
     """Train a `UNet` on a BraTS-layout folder; returns the contents of ``metrics.json``.
 
@@ -642,6 +668,9 @@ def train(
         Show progress bars (rank 0 only).
     command
         The command line that started the run, recorded in ``metrics.json``.
+    edition
+        ``"2023"`` or ``"2024"`` for a BraTS 2023/2024 GLI folder (`BraTSDataset`), recorded
+        in ``metrics.json``.
 
     Under ``torchrun`` each process trains on its share of the batches (DistributedDataParallel
     averages the gradients), and only rank 0 validates and writes. On CUDA, mixed precision.
@@ -659,14 +688,14 @@ def train(
                 "Pass --resume to continue it, or choose another --out.",
             )
         torch.manual_seed(config.seed)
-        everyone = BraTSDataset(data, target="labels")
+        everyone = BraTSDataset(data, target="labels", edition=edition)
         train_ids, val_ids = split_subjects(everyone.ids, config.validation_subjects, config.seed)
         norm = normalisation_record(config.normalisation)
         train_subjects = BraTSDataset(
-            data, target="labels", cache=True, subjects=train_ids, normalise=norm
+            data, target="labels", cache=True, subjects=train_ids, normalise=norm, edition=edition
         )
         val_subjects = (
-            BraTSDataset(data, target="labels", subjects=val_ids, normalise=norm)
+            BraTSDataset(data, target="labels", subjects=val_ids, normalise=norm, edition=edition)
             if val_ids
             else None
         )
@@ -811,6 +840,8 @@ def train(
             "validation_subjects": val_ids,
             "processes": context.world_size,
             "config": dataclasses.asdict(config),
+            "layout": everyone.layout,
+            "edition": edition,
             "command": command,
         }
         if context.is_main:

@@ -115,3 +115,32 @@ def dcm2niix(tmp_path_factory):
         return cache[str(path)]
 
     return convert
+
+
+@pytest.fixture(scope="session")
+def gli_copy():
+    """``copy(cohort, root, edition="2023")``: a BraTS 2021-layout cohort rewritten in the BraTS
+    2023/2024 GLI layout (``BraTS-GLI-0000n-000/…-t2f.nii.gz``, ET = 3), same voxels."""
+    import nibabel as nib
+
+    from course_utils import brats
+
+    def copy(cohort, root, edition: str = "2023"):
+        naming = {"2023": brats.BRATS_2023_GLI_FILES, "2024": brats.BRATS_2024_GLI_FILES}[edition]
+        mapping = brats.label_mapping(brats.BRATS_2021, naming.coding)
+        table = np.zeros(max(mapping) + 1, np.uint8)
+        table[list(mapping)] = list(mapping.values())
+        folders = sorted(p for p in cohort.iterdir() if p.is_dir())
+        for index, folder in enumerate(folders):
+            name = f"BraTS-GLI-{index:05d}-000"
+            for key in (*brats.MODALITIES, "seg"):
+                image = nib.load(folder / brats.BRATS_2021_FILES.file_name(folder.name, key))
+                data = np.asanyarray(image.dataobj)
+                if key == "seg":
+                    data = table[data]
+                out = root / name / naming.file_name(name, key)
+                out.parent.mkdir(parents=True, exist_ok=True)
+                nib.save(nib.Nifti1Image(data, image.affine, image.header), out)
+        return root
+
+    return copy

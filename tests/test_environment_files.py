@@ -102,3 +102,22 @@ def test_make_installs_from_the_lock_after_cpu_torch():
     steps = install.group(0)
     assert steps.index('"torch==') < steps.index("-r requirements-lock.txt")
     assert steps.index("-r requirements-lock.txt") < steps.index("--no-deps -e")
+
+
+def test_the_nnunet_check_file_pins_exactly_its_extra_with_hashes_and_no_torchvision():
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    extra = project["optional-dependencies"]["nnunet-check"]
+    text = lock.NNUNET_CHECK.read_text()
+    pinned = lock.lock_versions(text)
+    assert set(pinned) == {lock.normalise(Requirement(r).name) for r in extra}
+    for line in extra:
+        requirement = Requirement(line)
+        assert requirement.specifier.contains(pinned[lock.normalise(requirement.name)])
+    assert text.count("--hash=sha256:") >= len(pinned)
+    # installed without dependencies: nnunetv2's chain (dynamic-network-architectures -> timm)
+    # would pull torchvision, and pip resolves nothing with --no-deps
+    assert not {"torchvision", "timm", "dynamic-network-architectures"} & set(pinned)
+    makefile = (ROOT / "Makefile").read_text()
+    assert "--no-deps --require-hashes -r requirements-nnunet-check.txt" in makefile

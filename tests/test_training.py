@@ -277,6 +277,47 @@ def test_train_and_evaluate_commands(cohort, tmp_path):
     assert json.loads((tmp_path / "e.json").read_text())["subjects"] == 3
 
 
+@pytest.mark.parametrize("edition", ["2023", "2024"])
+def test_train_and_evaluate_read_a_brats_gli_folder_given_its_edition(
+    cohort, tmp_path, gli_copy, edition
+):
+    gli = gli_copy(cohort, tmp_path / "gli", edition)
+    run = tmp_path / "run"
+    refused = cli("train", "--data", str(gli), "--out", str(run), *TINY_FLAGS)
+    assert refused.returncode == 1 and "--edition 2023 or --edition 2024" in refused.stderr
+    trained = cli("train", "--data", str(gli), "--out", str(run), "--edition", edition,
+                  *TINY_FLAGS)  # fmt: skip
+    assert trained.returncode == 0, trained.stderr
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert (metrics["layout"], metrics["edition"]) == ("brats2023", edition)
+    assert len(metrics["training_subjects"]) == 2
+    assert all(s.startswith("BraTS-GLI-") for s in metrics["training_subjects"])
+    evaluated = cli("evaluate", "--checkpoint", str(run / "model.pt"), "--data", str(gli),
+                    "--edition", edition, "--predictions", str(tmp_path / "pred"),
+                    "--json", str(tmp_path / "e.json"), "--quiet")  # fmt: skip
+    assert evaluated.returncode == 0, evaluated.stderr
+    assert "3 subjects" in evaluated.stdout
+    # The same model on the BraTS 2021 copy scores the same: only the coding differs.
+    reference = training.evaluate(run / "model.pt", cohort, progress=False)
+    assert json.loads((tmp_path / "e.json").read_text())["dice"] == pytest.approx(
+        reference["dice"], abs=1e-6
+    )
+    predictions = sorted((tmp_path / "pred").glob("BraTS-GLI-*_pred.nii.gz"))
+    assert len(predictions) == 3
+    values = set()
+    for path in predictions:
+        values |= set(np.unique(np.asanyarray(nib.load(path).dataobj)).tolist())
+    assert values <= {0, 1, 2, 3}  # the edition's coding: ET is 3, never BraTS 2021's 4
+
+
+def test_an_edition_for_a_brats_2021_folder_is_refused_by_the_commands(cohort, tmp_path):
+    result = cli("train", "--data", str(cohort), "--out", str(tmp_path / "r"),
+                 "--edition", "2023", *TINY_FLAGS)  # fmt: skip
+    assert result.returncode != 0 and "is synthbrats" in result.stderr
+    result = cli("evaluate", "--checkpoint", "x.pt", "--data", str(cohort), "--edition", "2031")
+    assert result.returncode != 0 and "invalid choice" in result.stderr
+
+
 def test_nonsense_training_settings_are_refused_with_a_message(cohort, tmp_path):
     result = cli("train", "--data", str(cohort), "--out", str(tmp_path / "r"), "--epochs", "0")
     assert result.returncode != 0 and "epochs must be at least 1" in result.stderr
