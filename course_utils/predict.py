@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -261,6 +262,7 @@ def write_prediction(
     coding_values = np.array([int(v) for v in record["labels"]], dtype=np.uint8)
     classes = regions_to_classes(threshold_regions(region_probabilities).astype(np.float32))
     labels = place(coding_values[classes])
+    start = time.perf_counter()
     written = output_paths(out)
     written["labels"].parent.mkdir(parents=True, exist_ok=True)
     io.save_nifti(labels, written["labels"])
@@ -271,6 +273,7 @@ def write_prediction(
         stored.header.set_slope_inter(1 / 255, 0.0)
         io.save_nifti(stored, written["probabilities"])
         outputs["probabilities"] = str(written["probabilities"])
+    info["seconds"]["write"] = round(time.perf_counter() - start, 2)
     info["grid"] = {
         "kind": grid,
         "shape": list(labels.shape),
@@ -348,12 +351,15 @@ def predict_files(
     modalities = list(loaded[1]["input"]["modalities"])
     given = {m: Path(p) for m, p in paths.items() if p is not None}
     check_contrasts(given, modalities, Path(checkpoint))
+    start = time.perf_counter()
     image, affine, reference, registrations = load_contrasts(given, modalities, register)
+    loading = time.perf_counter() - start
     outputs, info = write_prediction(
         loaded, image, affine, reference, out, grid=grid, probabilities=probabilities,
         overlap=overlap, progress=progress,
     )  # fmt: skip
     info["registration"] = registrations
+    info["seconds"] = {"load_and_register": round(loading, 2), **info["seconds"]}
     name = REFERENCE if REFERENCE in given else modalities[0]
     inputs = {m: str(p) for m, p in given.items()}
     result = result_record(checkpoint, loaded[1], inputs, name, info, outputs)
