@@ -178,8 +178,7 @@ def load_contrasts(
     RAS+ mm matrix; ``reference`` the T1ce as loaded (its own voxel order); ``registrations``
     maps each co-registered contrast to its `inference.Coregistration` record.
     """
-    from .inference import coregister
-    from .registration import resample
+    from .inference import coregister, resample_channels
 
     if register not in REGISTER:
         raise ValueError(f"register={register!r}: choose one of {REGISTER}.")
@@ -202,7 +201,10 @@ def load_contrasts(
             found = coregister(reference, volume)
             registrations[modality] = found.record()
             matrix = found.matrix
-        image[c] = np.asanyarray(resample(volume, grid, matrix, order=1).dataobj)
+        # pull: reference voxel -> world -> (matrix) the contrast's world -> its voxel
+        moved_affine = np.linalg.inv(matrix) @ np.asarray(volume.affine, float)
+        values = np.asanyarray(volume.dataobj)[None]
+        image[c] = resample_channels(values, moved_affine, grid.shape, grid.affine, order=1)[0]
     return torch.from_numpy(image), grid.affine, reference, registrations
 
 

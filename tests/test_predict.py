@@ -15,7 +15,7 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-from course_utils import brats, io, paths, synth, training
+from course_utils import acquisition, brats, io, paths, synth, training
 from course_utils.errors import (
     CourseDataError,
     DatasetIntegrityError,
@@ -23,16 +23,8 @@ from course_utils.errors import (
     IncompleteSubjectError,
     SeriesError,
 )
-from course_utils.inference import grid_at_spacing
 from course_utils.predict import predict_files, predict_folder
 from course_utils.registration import resample, target_registration_error, world_transform_matrix
-
-#: Each DICOM series' voxel size (mm): thick slices, other in-plane sizes, one coarser.
-SERIES_SPACING_MM = {"flair": (2.0, 2.0, 4.0), "t1": (1.8, 1.8, 2.5), "t1ce": (1.5, 1.5, 3.0),
-                     "t2": (2.5, 2.5, 2.5)}  # fmt: skip
-#: How the patient moved before each series: rotations (degrees about x, y, z), shifts (mm).
-SERIES_MOVES = {"flair": ((3, -2, 2), (4, -3, 2)), "t1": ((-2, 3, 1), (-2, 5, -3)),
-                "t1ce": ((1, 2, -2), (2, -1, 3)), "t2": ((-3, -1, 3), (-4, 2, 5))}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -159,44 +151,18 @@ def test_the_command_line_predicts_nifti_files_and_says_what_it_did(subject, tmp
     assert refused.returncode == 1 and "error:" in refused.stderr and "t1" in refused.stderr
 
 
-def brain_centre(image: nib.Nifti1Image) -> np.ndarray:
-    return nib.affines.apply_affine(image.affine, (np.array(image.shape) - 1) / 2)
-
-
 @pytest.fixture(scope="module")
 def series(subject, tmp_path_factory):
-    """The subject as four DICOM series (`SERIES_SPACING_MM`), each after its `SERIES_MOVES`.
-
-    Returns the folders, the moves (world -> world, anatomy to where the scanner saw it) and
-    the brain's bounding-box corners (mm, in the T1ce series' world).
-    """
+    """The subject as four DICOM series, each at its own voxel size after its own known move."""
     _, _, images = subject
-    root = tmp_path_factory.mktemp("series")
-    centre = brain_centre(images["t1"])
-    moves, folders = {}, {}
-    for index, modality in enumerate(brats.MODALITIES):
-        rotation, shift = SERIES_MOVES[modality]
-        moves[modality] = world_transform_matrix(rotation, shift, centre_mm=centre)
-        shape, affine = grid_at_spacing(
-            images[modality].shape, images[modality].affine, SERIES_SPACING_MM[modality]
-        )
-        grid = nib.Nifti1Image(np.zeros(shape, np.uint8), affine)
-        seen = resample(images[modality], grid, np.linalg.inv(moves[modality]))
-        stored = nib.Nifti1Image(np.rint(seen.get_fdata()).astype(np.int16), affine)
-        folders[modality] = root / modality.upper()
-        io.write_dicom_series(stored, folders[modality], series_description=modality, seed=index)
-    brain = np.argwhere(np.asarray(images["t1"].dataobj) > 0)
-    box = [(lo, hi) for lo, hi in zip(brain.min(0), brain.max(0), strict=True)]
-    corners = np.array([[i, j, k] for i in box[0] for j in box[1] for k in box[2]], float)
-    corners = nib.affines.apply_affine(moves["t1ce"] @ images["t1"].affine, corners)
-    return folders, moves, corners
+    return acquisition.write_separate_series(images, tmp_path_factory.mktemp("series"))
 
 
 def test_four_dicom_series_are_co_registered_and_the_labels_land_on_the_true_tumour(
     subject, series, shipped, tmp_path
 ):
     _, folder, images = subject
-    folders, moves, corners = series
+    folders, corners = series.folders, acquisition.brain_corners(images["t1"], series)
     run = {"model_and_checkpoint": shipped, "progress": False}
     result = predict_files(paths.shipped_checkpoint(), folders, tmp_path / "scan", **run)
     labels = nib.load(tmp_path / "scan.nii.gz")
@@ -205,11 +171,11 @@ def test_four_dicom_series_are_co_registered_and_the_labels_land_on_the_true_tum
     stored = json.loads((tmp_path / "scan.json").read_text())
     assert sorted(stored["registration"]) == ["flair", "t1", "t2"]
     for modality, found in stored["registration"].items():
-        truth = moves[modality] @ np.linalg.inv(moves["t1ce"])  # T1ce point -> its point
+        truth = acquisition.true_matrix(series, modality)
         error = target_registration_error(np.array(found["matrix"]), truth, corners)
         assert error.max() <= 1.0, (modality, error.max())  # mm, at the brain's corners
         assert found["mutual_information"] > 0.5
-    truth = resample(images["seg"], labels, np.linalg.inv(moves["t1ce"]), order=0)
+    truth = acquisition.labels_as_seen(images["seg"], labels, series)
     dicom_dice = wt_dice(np.asarray(labels.dataobj), np.asarray(truth.dataobj))
     predict_files(paths.shipped_checkpoint(), contrasts(folder), tmp_path / "nifti", **run)
     nifti = np.asarray(nib.load(tmp_path / "nifti.nii.gz").dataobj)
@@ -222,7 +188,8 @@ def test_ras1mm_labels_cover_the_reference_and_agree_with_its_own_grid(subject, 
     _, folder, images = subject
     run = {"model_and_checkpoint": shipped, "progress": False}
     oblique = {}
-    tilt = world_transform_matrix((0, 0, 20), centre_mm=brain_centre(images["t1ce"]))
+    centre = nib.affines.apply_affine(images["t1ce"].affine, np.array(images["t1ce"].shape) / 2)
+    tilt = world_transform_matrix((0, 0, 20), centre_mm=centre)
     for m in brats.MODALITIES:  # an oblique acquisition: the voxel axes turned by 20 degrees
         oblique[m] = tmp_path / f"{m}.nii.gz"
         nib.save(
@@ -249,7 +216,7 @@ def test_dicom_series_of_two_patients_one_series_twice_or_a_mixed_folder_are_ref
     subject, series, shipped, tmp_path
 ):
     _, _, images = subject
-    folders, _, _ = series
+    folders = series.folders
     run = {"model_and_checkpoint": shipped, "progress": False}
     checkpoint = paths.shipped_checkpoint()
     with pytest.raises(SeriesError, match="same series"):
