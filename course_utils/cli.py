@@ -63,6 +63,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+PREDICT_DESCRIPTION = """\
+Segment a subject without labels. Give each contrast as a NIfTI file or as the
+folder of its DICOM series (one series per folder, as the scanner exports them),
+or give --data for a whole dataset folder.
+
+Contrasts on the T1ce's grid are used as they are. The others (separate series:
+other voxel sizes, the patient moved between them) are co-registered rigidly to
+the T1ce by mutual information and resampled onto its grid. The image is then
+resampled to the checkpoint's voxel spacing, masked to the brain, normalised as
+the checkpoint records and predicted by sliding windows; the labels are written
+on the T1ce's grid (or --grid ras1mm), with <out>.json beside them: the
+checkpoint's metadata, what was resampled, and each registration's matrix and
+final mutual information.
+
+examples:
+  course-utils predict --t1 T1/ --t1ce T1CE/ --t2 T2/ --flair FLAIR/ --out case01
+  course-utils predict --t1 t1.nii.gz --t1ce t1ce.nii.gz --t2 t2.nii.gz \\
+      --flair flair.nii.gz --out case01
+  course-utils predict --data Task01_BrainTumour --out predictions/
+"""
+
+
 def add_predict_parser(commands) -> None:
     from .predict import GRIDS, REGISTER
 
@@ -70,21 +92,7 @@ def add_predict_parser(commands) -> None:
         "predict",
         help="segment subjects without labels (NIfTI files, DICOM series or a dataset folder)",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Segment a subject without labels: give each contrast as a NIfTI file or "
-        "as the folder of its DICOM series\n(one series per folder), or --data for a whole "
-        "dataset folder.\n\n"
-        "Contrasts on the T1ce's grid are used as they are; the others (separate series: "
-        "other voxel sizes,\nthe patient moved between them) are co-registered rigidly to "
-        "the T1ce by mutual information\nand resampled onto its grid. The image is then "
-        "resampled to the checkpoint's voxel spacing,\nnormalised as it records, predicted "
-        "by sliding windows, and the labels are written on the T1ce's\ngrid (or --grid "
-        "ras1mm), with <out>.json beside them: the checkpoint's metadata, what was\n"
-        "resampled, and each registration's matrix and final mutual information.\n\n"
-        "examples:\n"
-        "  course-utils predict --t1 T1/ --t1ce T1CE/ --t2 T2/ --flair FLAIR/ --out scan\n"
-        "  course-utils predict --t1 t1.nii.gz --t1ce t1ce.nii.gz --t2 t2.nii.gz "
-        "--flair flair.nii.gz --out scan\n"
-        "  course-utils predict --data Task01_BrainTumour --out predictions/",
+        description=PREDICT_DESCRIPTION,
     )
     predict.add_argument(
         "--checkpoint",
