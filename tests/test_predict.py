@@ -283,3 +283,19 @@ def test_predict_help_says_how_to_give_dicom_series_and_the_grids():
     assert done.returncode == 0
     for expected in ("DICOM series", "--grid", "ras1mm", "--register", "mutual information"):
         assert expected in done.stdout
+
+
+def test_the_command_line_co_registers_dicom_series_and_prints_each_registration(series, tmp_path):
+    flags = [a for m, folder in series.folders.items() for a in (f"--{m}", str(folder))]
+    command = [sys.executable, "-m", "course_utils", "predict", *flags, "--grid", "ras1mm"]
+    done = subprocess.run(
+        [*command, "--out", str(tmp_path / "scan"), "--threads", "1", "--quiet"],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    for modality in ("flair", "t1", "t2"):
+        assert f"registered {modality} to t1ce: mutual information" in done.stdout
+    stored = json.loads((tmp_path / "scan.json").read_text())
+    assert stored["grid"]["kind"] == "ras1mm" and stored["grid"]["orientation"] == "RAS"
+    assert set(stored["seconds"]) >= {"load_and_register", "windows", "write"}
