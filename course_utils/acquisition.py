@@ -41,11 +41,15 @@ __all__ = [
 ]
 
 #: Each series' voxel size (mm): thick slices, other in-plane sizes, one coarser.
-SERIES_SPACING_MM = {"flair": (2.0, 2.0, 4.0), "t1": (1.8, 1.8, 2.5), "t1ce": (1.5, 1.5, 3.0),
-                     "t2": (2.5, 2.5, 2.5)}  # fmt: skip
+SERIES_SPACING_MM = {brats.FLAIR: (2.0, 2.0, 4.0), brats.T1: (1.8, 1.8, 2.5),
+                     brats.T1CE: (1.5, 1.5, 3.0), brats.T2: (2.5, 2.5, 2.5)}  # fmt: skip
 #: How the patient moved before each series: (rotation in degrees about x, y, z; shift in mm).
-SERIES_MOVES = {"flair": ((3, -2, 2), (4, -3, 2)), "t1": ((-2, 3, 1), (-2, 5, -3)),
-                "t1ce": ((1, 2, -2), (2, -1, 3)), "t2": ((-3, -1, 3), (-4, 2, 5))}  # fmt: skip
+SERIES_MOVES = {
+    brats.FLAIR: ((3, -2, 2), (4, -3, 2)),
+    brats.T1: ((-2, 3, 1), (-2, 5, -3)),
+    brats.T1CE: ((1, 2, -2), (2, -1, 3)),
+    brats.T2: ((-3, -1, 3), (-4, 2, 5)),
+}
 
 
 @dataclass(frozen=True)
