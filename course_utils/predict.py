@@ -103,19 +103,13 @@ def check_contrasts(paths: Mapping[str, Path], modalities: list[str], checkpoint
 
 def series_identity(folder: Path) -> tuple[str, str]:
     """``(PatientID, SeriesInstanceUID)`` of the first file of a DICOM series folder."""
-    import pydicom
-
+    from .dicom import read_dataset
     from .series import list_files
 
     first = next(iter(list_files(folder)), None)
     if first is None:
         raise SeriesError(folder, "contains no files.", "Point at the folder holding the slices.")
-    try:
-        ds = pydicom.dcmread(first, stop_before_pixels=True)
-    except Exception as error:  # noqa: BLE001 - pydicom raises many kinds; all mean "unreadable"
-        raise CourseDataError(
-            first, f"is not a readable DICOM file ({error}).", "Remove it from the series folder."
-        ) from error
+    ds = read_dataset(first)  # CorruptFileError for a file that is not DICOM
     return str(ds.get("PatientID", "")), str(ds.get("SeriesInstanceUID", ""))
 
 
