@@ -29,8 +29,9 @@ shows them in layers: files in, data, tensors, methods, training; display and te
 - ``unet``: the U-Net (2D/3D); ``losses``: soft Dice, Dice + CE/BCE; ``metrics``: Dice,
   sensitivity, specificity, HD95 in mm, lesion-wise Dice and HD95 (BraTS 2023, defined in
   ``lesionwise``); ``training``: ``course-utils train``/``evaluate``,
-  checkpoints, torchrun; ``inference``: prediction at the checkpoint's spacing and back;
-  ``predict``: ``course-utils predict`` on unlabelled subjects
+  checkpoints, torchrun; ``inference``: prediction at the checkpoint's spacing and back,
+  co-registration of separate series; ``predict``: ``course-utils predict`` on unlabelled
+  subjects; ``acquisition``: a subject as four moved DICOM series with a known answer
 - ``plotting``: static figures; ``viewers``: ipywidgets viewers
 - ``exercises``: the checks behind every exercise
 - ``seeding``: ``seed_everything``; ``environment``: the install check

@@ -3,7 +3,8 @@
 ``course-utils data`` builds (or verifies) a SynthBraTS cohort; ``course-utils student``
 writes the student version of the notebooks; ``course-utils train`` trains the U-Net (also
 under ``torchrun``), ``course-utils evaluate`` measures a checkpoint on whole subjects and
-``course-utils predict`` segments subjects without labels (NIfTI files or a folder).
+``course-utils predict`` segments subjects without labels (NIfTI files, DICOM series or a
+folder).
 Errors in the data are printed as one sentence with the fix, not as a traceback.
 """
 
@@ -126,13 +127,36 @@ def run_export_nnunet(args: argparse.Namespace) -> int:
     return 0
 
 
+PREDICT_DESCRIPTION = """\
+Segment a subject without labels. Give each contrast as a NIfTI file or as the
+folder of its DICOM series (one series per folder, as the scanner exports them),
+or give --data for a whole dataset folder.
+
+Contrasts on the T1ce's grid are used as they are. The others (separate series:
+other voxel sizes, the patient moved between them) are co-registered rigidly to
+the T1ce by mutual information and resampled onto its grid. The image is then
+resampled to the checkpoint's voxel spacing, masked to the brain, normalised as
+the checkpoint records and predicted by sliding windows; the labels are written
+on the T1ce's grid (or --grid ras1mm), with <out>.json beside them: the
+checkpoint's metadata, what was resampled, and each registration's matrix and
+final mutual information.
+
+examples:
+  course-utils predict --t1 T1/ --t1ce T1CE/ --t2 T2/ --flair FLAIR/ --out case01
+  course-utils predict --t1 t1.nii.gz --t1ce t1ce.nii.gz --t2 t2.nii.gz \\
+      --flair flair.nii.gz --out case01
+  course-utils predict --data Task01_BrainTumour --out predictions/
+"""
+
+
 def add_predict_parser(commands) -> None:
+    from .predict import GRIDS, REGISTER
+
     predict = commands.add_parser(
         "predict",
-        help="segment subjects without labels (NIfTI files or a BraTS-layout folder)",
-        description="Resample to the checkpoint's voxel spacing, normalise as it records, "
-        "predict by sliding windows and write BraTS labels on the T1ce's own grid, with a "
-        "JSON of the checkpoint's metadata and what was resampled beside them.",
+        help="segment subjects without labels (NIfTI files, DICOM series or a dataset folder)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=PREDICT_DESCRIPTION,
     )
     predict.add_argument(
         "--checkpoint",
@@ -141,17 +165,38 @@ def add_predict_parser(commands) -> None:
         help="a model.pt (default: the shipped data/checkpoints/unet_synthbrats.pt)",
     )
     predict.add_argument(
-        "--data", type=Path, default=None, help="BraTS 2021/2023 or SynthBraTS folder"
+        "--data",
+        type=Path,
+        default=None,
+        help="a BraTS 2021/2023, SynthBraTS or MSD Task01 folder (imagesTs/, imagesTr/)",
     )
     for modality in brats.MODALITIES:
         predict.add_argument(
-            f"--{modality}", type=Path, default=None, help=f"the {modality} NIfTI file"
+            f"--{modality}",
+            type=Path,
+            default=None,
+            metavar="PATH",
+            help=f"the {modality} image: a NIfTI file or a folder holding its DICOM series",
         )
     predict.add_argument(
         "--out",
         type=Path,
         required=True,
         help="labels file <out>.nii.gz (with --data: a folder for <ID>_pred.nii.gz)",
+    )
+    predict.add_argument(
+        "--grid",
+        choices=GRIDS,
+        default="reference",
+        help="write the labels on the T1ce's own grid (default) or on a 1 mm RAS grid "
+        "covering it (for thick-slice or oblique T1ce series)",
+    )
+    predict.add_argument(
+        "--register",
+        choices=REGISTER,
+        default="auto",
+        help="co-register the contrasts whose grid differs from the T1ce's (auto, default), "
+        "every contrast (always), or none, trusting the scanner's geometry (never)",
     )
     predict.add_argument(
         "--probabilities", action="store_true", help="also write the WT/TC/ET probabilities"
@@ -307,16 +352,21 @@ def run_predict(args: argparse.Namespace) -> int:
     if args.data is not None:
         results = predict_folder(
             checkpoint, args.data, args.out, probabilities=args.probabilities,
-            progress=not args.quiet,
+            grid=args.grid, progress=not args.quiet,
         )  # fmt: skip
     else:
         results = [
             predict_files(
                 checkpoint, contrasts, args.out, probabilities=args.probabilities,
-                progress=not args.quiet,
+                grid=args.grid, register=args.register, progress=not args.quiet,
             )
         ]  # fmt: skip
     for result in results:
+        for modality, found in result.get("registration", {}).items():
+            print(
+                f"registered {modality} to {result['reference']}: mutual information "
+                f"{found['mutual_information']:.3f}, {found['seconds']:.1f} s"
+            )
         how = (
             f"resampled {result['input_spacing_mm']} -> {result['model_spacing_mm']} mm and back"
             if result["resampled"]

@@ -200,7 +200,7 @@ def describe_folder(root: Path, shown: int = 8) -> str:
     return f"{len(entries)} entries: {', '.join(names)}{more}"
 
 
-def detect_layout(root: str | os.PathLike[str]) -> str:
+def detect_layout(root: str | os.PathLike[str], *, labelled: bool = True) -> str:
     """Which of `LAYOUTS` a dataset folder follows.
 
     Parameters
@@ -208,6 +208,9 @@ def detect_layout(root: str | os.PathLike[str]) -> str:
     root
         The folder that holds the subject folders (BraTS 2021, SynthBraTS) or ``imagesTr/``
         and ``labelsTr/`` (MSD Task01).
+    labelled
+        ``False`` for prediction: an MSD folder is also recognised by ``dataset.json`` beside
+        ``imagesTs/`` or ``imagesTr/`` alone (no ``labelsTr/``).
 
     Returns
     -------
@@ -231,6 +234,9 @@ def detect_layout(root: str | os.PathLike[str]) -> str:
             "Check the path (and COURSE_DATA); `course-utils data` builds SynthBraTS.",
         )
     if (root / "imagesTr").is_dir() and (root / "labelsTr").is_dir():
+        return "msd"
+    images = (root / "imagesTs").is_dir() or (root / "imagesTr").is_dir()
+    if not labelled and images and (root / "dataset.json").is_file():
         return "msd"
     folders = subfolders(root)
     if any(is_brats_subject(folder) for folder in folders):

@@ -8,8 +8,14 @@ does what nnU-Net does with its plans' target spacing:
    view; `grid_at_spacing`), unless it already has it;
 2. normalise it with the checkpoint's recorded method (`datasets.normalise_image`);
 3. predict by sliding windows (`patches.sliding_window_inference`), then a sigmoid;
-4. resample the region probabilities back to the input grid (linear), where they are
-   thresholded and nested (`threshold_regions`: ET in TC in WT).
+4. resample the region probabilities back to the input grid (linear), or to another output
+   grid such as `ras_grid`'s 1 mm RAS grid, where they are thresholded and nested
+   (`threshold_regions`: ET in TC in WT).
+
+Contrasts acquired as separate series are first brought onto one grid: `coregister` aligns
+each to the reference contrast rigidly with mutual information (`registration.register`) on a
+coarse grid (`COREGISTRATION_SPACING_MM`), under the course's thread policy
+(`course_utils.threads`).
 
 Images are float32 ``(C, D, H, W)`` in RAS+ voxel order (as `datasets` makes them); affines
 are ``(4, 4)`` voxel -> RAS+ mm; spacings in mm.
@@ -19,17 +25,25 @@ Used by `training.evaluate` and ``course-utils predict``.
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass
+
+import nibabel as nib
 import numpy as np
 import torch
 from torch import nn
 
-from .datasets import normalise_image
+from .datasets import normalise_image, robust_brain_mask
 from .geometry import voxel_sizes
 from .patches import sliding_window_inference
 
 __all__ = [
     "SPACING_TOLERANCE_MM",
+    "COREGISTRATION_SPACING_MM",
+    "Coregistration",
+    "coregister",
     "grid_at_spacing",
+    "ras_grid",
     "resample_channels",
     "threshold_regions",
     "predict_on_input_grid",
@@ -37,6 +51,9 @@ __all__ = [
 
 #: Spacings closer than this (mm, per axis) count as the same: no resampling.
 SPACING_TOLERANCE_MM = 0.01
+#: Voxel size (mm, isotropic) of the grids the contrasts are co-registered on: coarse enough
+#: for a few seconds per contrast, fine enough for sub-millimetre error (tests/test_predict.py).
+COREGISTRATION_SPACING_MM = 3.0
 
 
 def grid_at_spacing(
@@ -78,6 +95,31 @@ def grid_at_spacing(
     return tuple(int(n) for n in new_shape), affine @ to_old
 
 
+def ras_grid(
+    shape: tuple[int, ...], affine: np.ndarray, spacing_mm: float = 1.0
+) -> tuple[tuple[int, int, int], np.ndarray]:
+    """An axis-aligned RAS+ grid of ``spacing_mm`` voxels covering the grid ``(shape, affine)``.
+
+    For a thick-slice or oblique reference: its eight corner voxel centres are enclosed, and
+    the new grid's axes are R, A, S (affine ``diag(spacing, spacing, spacing, 1)`` plus the
+    origin).
+
+    Examples
+    --------
+    >>> shape, affine = ras_grid((3, 3, 2), np.diag([1.0, 1.0, 4.0, 1.0]))
+    >>> shape, np.diag(affine).tolist()
+    ((3, 3, 5), [1.0, 1.0, 1.0, 1.0])
+    """
+    ends = [(0, n - 1) for n in shape[:3]]
+    corners = np.array([[i, j, k] for i in ends[0] for j in ends[1] for k in ends[2]], float)
+    world = corners @ np.asarray(affine, float)[:3, :3].T + np.asarray(affine, float)[:3, 3]
+    low, high = world.min(axis=0), world.max(axis=0)
+    new_shape = np.ceil((high - low) / spacing_mm - 1e-6).astype(int) + 1
+    out = np.diag([float(spacing_mm)] * 3 + [1.0])
+    out[:3, 3] = low
+    return tuple(int(n) for n in new_shape), out
+
+
 def resample_channels(
     volume: np.ndarray,
     affine: np.ndarray,
@@ -88,20 +130,104 @@ def resample_channels(
 ) -> np.ndarray:
     """Each channel of ``volume`` ``(C, *spatial)`` resampled onto ``(shape, target_affine)``.
 
-    Through `registration.resample` (SciPy, world coordinates, zero outside the input), one
-    channel at a time. ``order`` 1 (linear) for images and probabilities, 0 for labels.
+    The same sampling as `registration.resample` (SciPy splines, world coordinates, zero
+    outside the input), but through ``scipy.ndimage.affine_transform``: the target-voxel ->
+    source-voxel map of two grids is one matrix, so no array of coordinates is built (on a
+    240 x 240 x 155 grid those are 0.2 GB per axis and most of the time). One channel at a
+    time. ``order`` 1 (linear) for images and probabilities, 0 for labels.
     Returns float32 ``(C, *shape)`` (the input dtype for ``order=0``).
     """
-    import nibabel as nib
+    from scipy import ndimage
 
-    from .registration import resample
-
-    grid = nib.Nifti1Image(np.broadcast_to(np.uint8(0), tuple(shape)), np.asarray(target_affine))
-    out = np.empty((len(volume), *shape), dtype=volume.dtype if order == 0 else np.float32)
+    to_source = np.linalg.inv(np.asarray(affine, float)) @ np.asarray(target_affine, float)
+    dtype = volume.dtype if order == 0 else np.float32
+    out = np.empty((len(volume), *shape), dtype=dtype)
     for c, channel in enumerate(volume):
-        moving = nib.Nifti1Image(np.asarray(channel), np.asarray(affine, float))
-        out[c] = np.asanyarray(resample(moving, grid, order=order).dataobj)
+        ndimage.affine_transform(
+            np.asarray(channel, dtype=dtype), to_source[:3, :3], offset=to_source[:3, 3],
+            output_shape=tuple(shape), output=out[c], order=order, mode="constant", cval=0.0,
+        )  # fmt: skip
     return out
+
+
+@dataclass(frozen=True)
+class Coregistration:
+    """How one contrast was aligned to the reference (`coregister`).
+
+    ``matrix`` is the 4 x 4 RAS+ mm matrix from a reference point to the same anatomy in the
+    contrast's world (`registration.register`'s convention); ``metric`` the mutual
+    information at the end (nats, higher is better); ``seconds`` the wall-clock time.
+    """
+
+    matrix: np.ndarray
+    metric: float
+    seconds: float
+    spacing_mm: float
+
+    def record(self) -> dict:
+        """Plain types for the JSON written beside a prediction."""
+        return {
+            "matrix": [[round(float(v), 6) for v in row] for row in self.matrix],
+            "mutual_information": round(self.metric, 4),
+            "seconds": round(self.seconds, 2),
+            "grid_spacing_mm": self.spacing_mm,
+        }
+
+
+def coarse_image(image: nib.Nifti1Image, spacing_mm: float) -> nib.Nifti1Image:
+    """A 3D image resampled (linear) onto an isotropic ``spacing_mm`` grid of the same extent."""
+    shape, affine = grid_at_spacing(image.shape, image.affine, (spacing_mm,) * 3)
+    values = np.asarray(image.dataobj, dtype=np.float32)[None]
+    return nib.Nifti1Image(resample_channels(values, image.affine, shape, affine)[0], affine)
+
+
+def coregister(
+    reference: nib.Nifti1Image,
+    moving: nib.Nifti1Image,
+    *,
+    spacing_mm: float = COREGISTRATION_SPACING_MM,
+) -> Coregistration:
+    """Align one contrast to the reference rigidly, by mutual information, on a coarse grid.
+
+    Both images are resampled onto ``spacing_mm`` isotropic grids of their own extent
+    (`coarse_image`), and `registration.register` (``transform="rigid"``, ``metric="mi"``,
+    shrink levels 2 then 1 of that grid) starts from the scanner's geometry: series of one
+    session share a world, so only patient motion between them is left to find. It runs with
+    the thread count the course's policy gives (`threads.decide_threads`).
+
+    Parameters
+    ----------
+    reference, moving
+        3D images (RAS+ mm affines), any grids: e.g. the T1ce and the FLAIR as loaded from
+        their DICOM series.
+    spacing_mm
+        Voxel size of the coarse grids.
+
+    Returns
+    -------
+    Coregistration
+        The reference -> moving matrix (resample the moving image with it), the final mutual
+        information and the time taken.
+    """
+    from .registration import register
+    from .threads import decide_threads
+
+    start = time.perf_counter()
+    result = register(
+        coarse_image(reference, spacing_mm),
+        coarse_image(moving, spacing_mm),
+        transform="rigid",
+        metric="mi",
+        levels=(2, 1),
+        init="none",
+        threads=decide_threads().threads,
+    )
+    return Coregistration(
+        matrix=result.matrix,
+        metric=float(result.history[-1].metric[-1]),
+        seconds=time.perf_counter() - start,
+        spacing_mm=float(spacing_mm),
+    )
 
 
 def threshold_regions(probabilities: np.ndarray | torch.Tensor) -> np.ndarray:
@@ -129,6 +255,8 @@ def predict_on_input_grid(
     overlap: float = 0.25,
     batch_size: int = 2,
     progress: bool = False,
+    output_grid: tuple[tuple[int, ...], np.ndarray] | None = None,
+    brain_mask: bool = False,
 ) -> tuple[torch.Tensor, dict]:
     """Region probabilities on the input grid, predicted at the checkpoint's spacing.
 
@@ -146,26 +274,41 @@ def predict_on_input_grid(
         ``spacing_mm``, ``normalisation`` and ``patch_size`` are used.
     overlap, batch_size, progress
         Of the sliding windows.
+    output_grid
+        ``(shape, affine)`` of the grid the probabilities are returned on (e.g. `ras_grid`);
+        default: the input grid.
+    brain_mask
+        Zero every channel outside `datasets.robust_brain_mask` on the model's grid before
+        normalising: the skull-stripping that co-registration and resampling blur (a shell of
+        faint values around the brain, which ``zscore_nonzero`` would count as brain). On a
+        SynthBraTS subject written as four DICOM series at other voxel sizes and co-registered,
+        the shipped checkpoint's WT Dice went from 0.25 without it to 0.92.
 
     Returns
     -------
     tuple
         ``(probabilities, info)``: float32 ``(3, D, H, W)`` WT, TC, ET probabilities on the
-        input grid, and a dict saying what was done (``input_spacing_mm``,
-        ``model_spacing_mm``, ``resampled``, ``model_grid_shape``, ``normalisation``).
+        input (or output) grid, and a dict saying what was done (``input_spacing_mm``,
+        ``model_spacing_mm``, ``resampled``, ``model_grid_shape``, ``normalisation``,
+        ``brain_mask``, and the wall-clock ``seconds`` of each stage).
     """
     affine = np.asarray(affine, dtype=np.float64)
     spacing = voxel_sizes(affine)
     target = np.asarray(input_record["spacing_mm"], dtype=np.float64)
     resampled = bool(np.any(np.abs(spacing - target) > SPACING_TOLERANCE_MM))
     shape = tuple(image.shape[1:])
+    clock = time.perf_counter()
+    seconds = {}
     if resampled:
         model_shape, model_affine = grid_at_spacing(shape, affine, target)
         values = resample_channels(image.numpy(), affine, model_shape, model_affine, order=1)
         image = torch.from_numpy(values)
     else:
-        model_shape = shape
+        model_shape, model_affine = shape, affine
+    if brain_mask:
+        image = image * torch.from_numpy(robust_brain_mask(image))[None]
     image = normalise_image(image, input_record["normalisation"])
+    seconds["resample_and_normalise"] = time.perf_counter() - clock
     device = next(model.parameters()).device
     model.eval()
     with torch.no_grad():
@@ -179,14 +322,24 @@ def predict_on_input_grid(
         )
     probabilities = torch.sigmoid(logits[0]).cpu()
     del logits, image
-    if resampled:
-        back = resample_channels(probabilities.numpy(), model_affine, shape, affine, order=1)
+    seconds["windows"] = time.perf_counter() - clock - sum(seconds.values())
+    out_shape, out_affine = (shape, affine) if output_grid is None else output_grid
+    same = tuple(out_shape) == tuple(model_shape) and np.allclose(
+        out_affine, model_affine, atol=1e-6
+    )
+    if not same:
+        back = resample_channels(
+            probabilities.numpy(), model_affine, tuple(out_shape), out_affine, order=1
+        )
         probabilities = torch.from_numpy(np.clip(back, 0.0, 1.0))
+    seconds["resample_back"] = time.perf_counter() - clock - sum(seconds.values())
     info = {
         "input_spacing_mm": [round(float(s), 4) for s in spacing],
         "model_spacing_mm": [float(s) for s in target],
         "resampled": resampled,
         "model_grid_shape": [int(n) for n in model_shape],
         "normalisation": dict(input_record["normalisation"]),
+        "brain_mask": bool(brain_mask),
+        "seconds": {stage: round(t, 2) for stage, t in seconds.items()},
     }
     return probabilities, info

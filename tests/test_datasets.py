@@ -141,6 +141,19 @@ def test_each_layout_is_recognised(brats_root, msd_root, synth_root):
     assert BraTSDataset(synth_root).ids == [synth.subject_id(5, i) for i in range(2)]
 
 
+def test_an_msd_folder_without_labels_is_msd_only_for_prediction(msd_root):
+    import shutil
+
+    shutil.rmtree(msd_root / "labelsTr")
+    (msd_root / "imagesTr").rename(msd_root / "imagesTs")
+    assert detect_layout(msd_root, labelled=False) == "msd"
+    with pytest.raises(DatasetNotFoundError, match="matches none of the layouts"):
+        detect_layout(msd_root)  # training needs labelsTr/
+    (msd_root / "dataset.json").unlink()
+    with pytest.raises(DatasetNotFoundError):
+        detect_layout(msd_root, labelled=False)  # without it the channel order is unknown
+
+
 def test_a_brats_folder_is_synthbrats_only_with_a_synthbrats_manifest(brats_root):
     (brats_root / "manifest.json").write_text(json.dumps({"generator": "something else"}))
     assert detect_layout(brats_root) == "brats2021"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+import nibabel as nib
 import numpy as np
 import pytest
 import torch
@@ -25,8 +26,10 @@ from course_utils.datasets import (
     robust_brain_mask,
 )
 from course_utils.inference import (
+    coregister,
     grid_at_spacing,
     predict_on_input_grid,
+    ras_grid,
     resample_channels,
     threshold_regions,
 )
@@ -202,3 +205,57 @@ def test_the_shipped_network_with_the_robust_mask_survives_the_four_cases(shippe
     for case, bound in bounds.items():
         assert min(dice_wt["robust", case]) >= bound, case
     assert max(dice_wt["own", "edge shell"]) < min(dice_wt["robust", "edge shell"])
+
+
+def test_resample_channels_samples_exactly_what_registration_resample_does():
+    from course_utils.registration import resample, world_transform_matrix
+
+    rng = np.random.default_rng(0)
+    volume = rng.random((2, 30, 31, 29)).astype(np.float32)
+    labels = rng.integers(0, 5, (1, 30, 31, 29)).astype(np.uint8)
+    affine = np.diag([1.2, 1.0, 3.0, 1.0])
+    affine[:3, 3] = (-5, 3, 2)
+    target = world_transform_matrix((5, 3, -4), (1, 2, 0)) @ np.diag([2.0, 1.5, 1.0, 1.0])
+    grid = nib.Nifti1Image(np.zeros((20, 25, 60), np.uint8), target)
+    for values, order in ((volume, 1), (labels, 0)):
+        ours = resample_channels(values, affine, grid.shape, target, order=order)
+        theirs = [resample(nib.Nifti1Image(v, affine), grid, order=order).dataobj for v in values]
+        assert ours.dtype == (np.uint8 if order == 0 else np.float32)
+        assert np.array_equal(ours, np.stack([np.asarray(t) for t in theirs]))
+
+
+def test_a_ras_grid_covers_an_oblique_thick_slice_grid_with_1_mm_voxels():
+    from course_utils.registration import world_transform_matrix
+
+    oblique = world_transform_matrix((10, 0, 25)) @ np.diag([0.9, 0.9, 4.0, 1.0])
+    shape, ras = ras_grid((100, 120, 30), oblique)
+    assert np.allclose(ras[:3, :3], np.eye(3))
+    ends = [(0, n - 1) for n in (100, 120, 30)]
+    corners = np.array([[i, j, k, 1] for i in ends[0] for j in ends[1] for k in ends[2]])
+    inside = (np.linalg.inv(ras) @ oblique @ corners.T)[:3]
+    assert inside.min() > -1e-9 and np.all(inside.max(axis=1) <= np.array(shape) - 1 + 1e-9)
+    assert np.all(inside.max(axis=1) > np.array(shape) - 2)  # not a voxel more than needed
+
+
+def test_coregister_finds_a_known_rigid_move_between_two_contrasts():
+    from course_utils.registration import (
+        mni_image,
+        resample,
+        target_registration_error,
+        world_transform_matrix,
+    )
+
+    t1, t2 = mni_image("t1", 2.0), mni_image("t2", 2.0)
+    centre = nib.affines.apply_affine(t1.affine, (np.array(t1.shape) - 1) / 2)
+    move = world_transform_matrix((3, -2, 4), (4, -3, 2), centre_mm=centre)
+    shape, affine = grid_at_spacing(t2.shape, t2.affine, (1.5, 1.5, 3.0))
+    seen = resample(t2, nib.Nifti1Image(np.zeros(shape, np.uint8), affine), np.linalg.inv(move))
+    found = coregister(t1, seen)
+    brain = np.argwhere(np.asarray(t1.dataobj) > 0)
+    box = list(zip(brain.min(0), brain.max(0), strict=True))
+    corners = nib.affines.apply_affine(
+        t1.affine, np.array([[i, j, k] for i in box[0] for j in box[1] for k in box[2]])
+    )
+    assert target_registration_error(found.matrix, move, corners).max() < 1.0
+    assert target_registration_error(np.eye(4), move, corners).max() > 5.0  # there was a move
+    assert found.record()["grid_spacing_mm"] == 3.0 and found.metric > 0

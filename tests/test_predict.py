@@ -1,4 +1,9 @@
-"""``course-utils predict`` with the shipped checkpoint on a SynthBraTS subject without labels."""
+"""``course-utils predict`` with the shipped checkpoint on a SynthBraTS subject without labels.
+
+Its inputs: four NIfTI files on one grid, four DICOM series at other voxel sizes with the
+patient moved between them (known rigid transforms, co-registered by `predict`), a BraTS
+folder and an MSD Task01 folder.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +15,16 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-from course_utils import brats, paths, synth, training
-from course_utils.errors import CourseDataError, GeometryMismatchError, IncompleteSubjectError
+from course_utils import acquisition, brats, io, paths, synth, training
+from course_utils.errors import (
+    CourseDataError,
+    DatasetIntegrityError,
+    GeometryMismatchError,
+    IncompleteSubjectError,
+    SeriesError,
+)
 from course_utils.predict import predict_files, predict_folder
+from course_utils.registration import resample, target_registration_error, world_transform_matrix
 
 
 @pytest.fixture(scope="module")
@@ -84,22 +96,24 @@ def test_a_folder_without_labels_is_predicted_subject_by_subject(subject, tmp_pa
     assert (tmp_path / f"{folder.name}_pred.json").is_file()
 
 
-def test_missing_mismatched_and_dicom_folder_contrasts_are_refused(subject, shipped, tmp_path):
+def test_missing_mismatched_and_unreadable_contrasts_are_refused(subject, shipped, tmp_path):
     _, folder, images = subject
     given = contrasts(folder)
     run = {"model_and_checkpoint": shipped, "progress": False}
     checkpoint = paths.shipped_checkpoint()
     with pytest.raises(IncompleteSubjectError, match=r"no file was given for \['t2'\]"):
         predict_files(checkpoint, {**given, "t2": None}, tmp_path / "a", **run)
-    with pytest.raises(CourseDataError, match="DICOM series folders"):
-        predict_files(checkpoint, {**given, "t1": tmp_path}, tmp_path / "a", **run)
-    moved = nib.Nifti1Image(
-        np.asarray(images["t2"].dataobj), images["t2"].affine @ np.diag([1, 1, 1.5, 1])
-    )
-    nib.save(moved, tmp_path / "t2_other_grid.nii.gz")
-    with pytest.raises(GeometryMismatchError, match="differs from the reference"):
+    with pytest.raises(CourseDataError, match="does not exist"):
+        predict_files(checkpoint, {**given, "t1": tmp_path / "nowhere"}, tmp_path / "a", **run)
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "readme.txt").write_text("not a slice")
+    with pytest.raises(CourseDataError, match="readme.txt"):
+        predict_files(checkpoint, {**given, "t1": tmp_path / "notes"}, tmp_path / "a", **run)
+    four_d = nib.Nifti1Image(np.zeros((4, 4, 4, 2), np.int16), images["t2"].affine)
+    nib.save(four_d, tmp_path / "t2_4d.nii.gz")
+    with pytest.raises(GeometryMismatchError, match="not a 3D volume"):
         predict_files(
-            checkpoint, {**given, "t2": tmp_path / "t2_other_grid.nii.gz"}, tmp_path / "a", **run
+            checkpoint, {**given, "t2": tmp_path / "t2_4d.nii.gz"}, tmp_path / "a", **run
         )
     model, saved = shipped
     three = {**saved, "input": {**saved["input"], "modalities": ["flair", "t1ce", "t2"]}}
@@ -135,3 +149,153 @@ def test_the_command_line_predicts_nifti_files_and_says_what_it_did(subject, tmp
         text=True,
     )
     assert refused.returncode == 1 and "error:" in refused.stderr and "t1" in refused.stderr
+
+
+@pytest.fixture(scope="module")
+def series(subject, tmp_path_factory):
+    """The subject as four DICOM series, each at its own voxel size after its own known move."""
+    _, _, images = subject
+    return acquisition.write_separate_series(images, tmp_path_factory.mktemp("series"))
+
+
+def test_four_dicom_series_are_co_registered_and_the_labels_land_on_the_true_tumour(
+    subject, series, shipped, tmp_path
+):
+    _, folder, images = subject
+    folders, corners = series.folders, acquisition.brain_corners(images["t1"], series)
+    run = {"model_and_checkpoint": shipped, "progress": False}
+    result = predict_files(paths.shipped_checkpoint(), folders, tmp_path / "scan", **run)
+    labels = nib.load(tmp_path / "scan.nii.gz")
+    t1ce = io.load_volume(folders["t1ce"])  # the labels overlay the T1ce series
+    assert labels.shape == t1ce.shape and np.allclose(labels.affine, t1ce.affine, atol=1e-4)
+    stored = json.loads((tmp_path / "scan.json").read_text())
+    assert sorted(stored["registration"]) == ["flair", "t1", "t2"]
+    for modality, found in stored["registration"].items():
+        truth = acquisition.true_matrix(series, modality)
+        error = target_registration_error(np.array(found["matrix"]), truth, corners)
+        assert error.max() <= 1.0, (modality, error.max())  # mm, at the brain's corners
+        assert found["mutual_information"] > 0.5
+    truth = acquisition.labels_as_seen(images["seg"], labels, series)
+    dicom_dice = wt_dice(np.asarray(labels.dataobj), np.asarray(truth.dataobj))
+    predict_files(paths.shipped_checkpoint(), contrasts(folder), tmp_path / "nifti", **run)
+    nifti = np.asarray(nib.load(tmp_path / "nifti.nii.gz").dataobj)
+    nifti_dice = wt_dice(nifti, np.asarray(images["seg"].dataobj))
+    assert dicom_dice >= 0.9 * nifti_dice, (dicom_dice, nifti_dice)
+    assert result["brain_mask"] is True and result["resampled"] is True
+
+
+def test_ras1mm_labels_cover_the_reference_and_agree_with_its_own_grid(subject, shipped, tmp_path):
+    _, folder, images = subject
+    run = {"model_and_checkpoint": shipped, "progress": False}
+    oblique = {}
+    centre = nib.affines.apply_affine(images["t1ce"].affine, np.array(images["t1ce"].shape) / 2)
+    tilt = world_transform_matrix((0, 0, 20), centre_mm=centre)
+    for m in brats.MODALITIES:  # an oblique acquisition: the voxel axes turned by 20 degrees
+        oblique[m] = tmp_path / f"{m}.nii.gz"
+        nib.save(
+            nib.Nifti1Image(np.asarray(images[m].dataobj), tilt @ images[m].affine), oblique[m]
+        )
+    checkpoint = paths.shipped_checkpoint()
+    predict_files(checkpoint, oblique, tmp_path / "own", **run)
+    result = predict_files(checkpoint, oblique, tmp_path / "ras", grid="ras1mm", **run)
+    own, ras = nib.load(tmp_path / "own.nii.gz"), nib.load(tmp_path / "ras.nii.gz")
+    assert np.allclose(ras.affine[:3, :3], np.eye(3)) and result["grid"]["orientation"] == "RAS"
+    ends = [(0, n - 1) for n in own.shape]
+    corners = nib.affines.apply_affine(
+        own.affine, np.array([[i, j, k] for i in ends[0] for j in ends[1] for k in ends[2]])
+    )
+    inside = nib.affines.apply_affine(np.linalg.inv(ras.affine), corners)
+    assert inside.min() >= -1e-4 and np.all(inside.max(0) <= np.array(ras.shape) - 1 + 1e-4)
+    assert np.all(inside.max(0) > np.array(ras.shape) - 2)  # no more than it takes to cover
+    back = np.asarray(resample(ras, own, order=0).dataobj)
+    assert wt_dice(back, np.asarray(own.dataobj)) >= 0.95
+    assert set(np.unique(np.asarray(ras.dataobj))) <= {0, 1, 2, 4}
+
+
+def test_dicom_series_of_two_patients_one_series_twice_or_a_mixed_folder_are_refused(
+    subject, series, shipped, tmp_path
+):
+    _, _, images = subject
+    folders = series.folders
+    run = {"model_and_checkpoint": shipped, "progress": False}
+    checkpoint = paths.shipped_checkpoint()
+    with pytest.raises(SeriesError, match="same series"):
+        predict_files(checkpoint, {**folders, "t2": folders["t1"]}, tmp_path / "a", **run)
+    io.write_dicom_series(images["t2"], tmp_path / "other", patient_id="SYNTH-0002", seed=9)
+    with pytest.raises(CourseDataError, match="different patients"):
+        predict_files(checkpoint, {**folders, "t2": tmp_path / "other"}, tmp_path / "a", **run)
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    for source in (folders["t2"], tmp_path / "other"):
+        for file in sorted(source.iterdir())[:3]:
+            (mixed / f"{source.name}_{file.name}").write_bytes(file.read_bytes())
+    with pytest.raises(SeriesError, match="holds 2 series") as caught:
+        predict_files(checkpoint, {**folders, "t2": mixed}, tmp_path / "a", **run)
+    assert "Give --t2 a folder that holds only the t2 series" in str(caught.value)
+    assert not (tmp_path / "a.nii.gz").exists()
+
+
+MSD_NAMES = {"flair": "FLAIR", "t1": "T1w", "t1ce": "t1gd", "t2": "T2w"}
+
+
+def write_msd_test_folder(root, images, order=("t2", "t1ce", "flair", "t1")):
+    """An MSD Task01 folder with the subject as ``imagesTs/BRATS_485.nii.gz``, no labels."""
+    (root / "imagesTs").mkdir(parents=True)
+    stack = np.stack([np.asarray(images[m].dataobj) for m in order], axis=-1)
+    nib.save(nib.Nifti1Image(stack, images["t1"].affine), root / "imagesTs" / "BRATS_485.nii.gz")
+    info = {"name": "BRATS", "modality": {str(i): MSD_NAMES[m] for i, m in enumerate(order)}}
+    (root / "dataset.json").write_text(json.dumps(info))
+    return root
+
+
+def test_an_msd_folder_is_predicted_with_its_channels_in_dataset_json_order(subject, tmp_path):
+    _, _, images = subject
+    root = write_msd_test_folder(tmp_path / "Task01_BrainTumour", images)
+    results = predict_folder(paths.shipped_checkpoint(), root, tmp_path / "out", progress=False)
+    assert len(results) == 1 and results[0]["files"]["channels"] == {
+        "flair": 2, "t1": 3, "t1ce": 1, "t2": 0,
+    }  # fmt: skip
+    labels = nib.load(tmp_path / "out" / "BRATS_485_pred.nii.gz")
+    assert labels.shape == images["seg"].shape and np.allclose(labels.affine, images["t1"].affine)
+    assert wt_dice(np.asarray(labels.dataobj), np.asarray(images["seg"].dataobj)) >= 0.95
+
+
+def test_an_msd_folder_without_a_contrast_or_with_3d_images_is_refused(subject, tmp_path):
+    _, _, images = subject
+    root = write_msd_test_folder(tmp_path / "msd", images)
+    info = json.loads((root / "dataset.json").read_text())
+    info["modality"] = {"0": "FLAIR", "1": "T1w", "2": "T2w"}
+    (root / "dataset.json").write_text(json.dumps(info))
+    with pytest.raises(DatasetIntegrityError, match="t1ce"):
+        predict_folder(paths.shipped_checkpoint(), root, tmp_path / "out", progress=False)
+    write_msd_test_folder(tmp_path / "flat", images)
+    nib.save(images["t1"], tmp_path / "flat" / "imagesTs" / "BRATS_485.nii.gz")
+    with pytest.raises(GeometryMismatchError, match="BRATS_485.*4th axis"):
+        predict_folder(
+            paths.shipped_checkpoint(), tmp_path / "flat", tmp_path / "o", progress=False
+        )
+
+
+def test_predict_help_says_how_to_give_dicom_series_and_the_grids():
+    done = subprocess.run(
+        [sys.executable, "-m", "course_utils", "predict", "--help"], capture_output=True, text=True
+    )
+    assert done.returncode == 0
+    for expected in ("DICOM series", "--grid", "ras1mm", "--register", "mutual information"):
+        assert expected in done.stdout
+
+
+def test_the_command_line_co_registers_dicom_series_and_prints_each_registration(series, tmp_path):
+    flags = [a for m, folder in series.folders.items() for a in (f"--{m}", str(folder))]
+    command = [sys.executable, "-m", "course_utils", "predict", *flags, "--grid", "ras1mm"]
+    done = subprocess.run(
+        [*command, "--out", str(tmp_path / "scan"), "--threads", "1", "--quiet"],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    for modality in ("flair", "t1", "t2"):
+        assert f"registered {modality} to t1ce: mutual information" in done.stdout
+    stored = json.loads((tmp_path / "scan.json").read_text())
+    assert stored["grid"]["kind"] == "ras1mm" and stored["grid"]["orientation"] == "RAS"
+    assert set(stored["seconds"]) >= {"load_and_register", "windows", "write"}
