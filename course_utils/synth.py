@@ -63,6 +63,10 @@ __all__ = [
     "subject_id",
     "subject_files",
     "list_subjects",
+    "DEFAULT_SEED",
+    "DEFAULT_SUBJECTS",
+    "WORKED_EXAMPLE",
+    "worked_example",
     "realism_report",
 ]
 
@@ -81,6 +85,10 @@ LABELS = brats.BRATS_2021.names
 MANIFEST_NAME = "manifest.json"
 DEFAULT_SUBJECTS = 24
 DEFAULT_SEED = 0
+#: The index, in the default cohort, of the course's worked example: a ring-enhancing
+#: tumour of 59 cm^3 with necrosis, oedema and enhancing tumour (subject 0 has none: SynthBraTS
+#: 2's first subject of every 10 is a non-enhancing tumour).
+WORKED_EXAMPLE = 2
 
 TEMPLATE_FILES = {
     "t1": "mni_icbm152_t1_tal_nlin_sym_09a_converted.nii.gz",
@@ -669,6 +677,13 @@ def realism_report(root: str | os.PathLike[str], **kwargs) -> dict[str, float]:
     from .synthbrats2 import realism
 
     return realism.realism_report(root, **kwargs)
+
+
+def worked_example(root: str | os.PathLike[str] | None = None) -> Path:
+    """The folder of the course's worked example (`WORKED_EXAMPLE`) in the default cohort at
+    ``root`` (default: `paths.synthbrats_dir`), e.g. ``.../SynthBraTS_s0_0002``."""
+    root = Path(root) if root is not None else paths.synthbrats_dir()
+    return root / subject_id(DEFAULT_SEED, WORKED_EXAMPLE)
 
 
 def list_subjects(root: str | os.PathLike[str]) -> list[Path]:

@@ -1,8 +1,9 @@
 """The checkpoint shipped in data/checkpoints: small, safe to load, and as good as it says.
 
-The issue's bars for it: Dice WT >= 0.90, TC >= 0.80, ET >= 0.70 on held-out SynthBraTS
-subjects. Checked here on the 8 subjects of seed 1 that notebook 07 evaluates (the training
-cohort is seed 0), by the same `evaluate` that `course-utils evaluate` runs.
+On SynthBraTS 2 its Dice must land in the range real BraTS models reach (issue "SynthBraTS 2":
+WT 0.85-0.95, TC 0.75-0.93, ET 0.70-0.90), a floor and a ceiling: above the ceiling the data
+would again be too easy. Checked here on the 8 subjects of seed 1 that notebook 07 evaluates
+(the training cohort is seed 0), by the same `evaluate` that `course-utils evaluate` runs.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import torch
 from course_utils import brats, paths, synth, training
 from course_utils.errors import CourseDataError
 
-BARS = {"WT": 0.90, "TC": 0.80, "ET": 0.70}
+RANGES = {"WT": (0.85, 0.95), "TC": (0.75, 0.93), "ET": (0.70, 0.90)}
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +44,7 @@ def test_its_metrics_record_the_command_that_made_it(checkpoint_path):
     assert recorded["subjects"] == 8
 
 
-def test_it_reaches_the_bars_on_held_out_subjects_of_another_seed(checkpoint_path, tmp_path):
+def test_it_lands_in_the_real_brats_range_on_held_out_subjects(checkpoint_path, tmp_path):
     held_out = synth.ensure_dataset(tmp_path / "heldout", 8, seed=1, progress=False)
     before = torch.get_num_threads()
     torch.set_num_threads(2)
@@ -52,16 +53,11 @@ def test_it_reaches_the_bars_on_held_out_subjects_of_another_seed(checkpoint_pat
     finally:
         torch.set_num_threads(before)
     assert results["subjects"] == 8
-    for region, bar in BARS.items():
-        assert results["dice"][region] >= bar, (region, results["dice"])
+    for region, (low, high) in RANGES.items():
+        assert low <= results["dice"][region] <= high, (region, results["dice"])
     recorded = json.loads(checkpoint_path.with_suffix(".heldout.json").read_text())
-    for region in BARS:  # the shipped numbers are the ones this checkpoint gives
+    for region in RANGES:  # the shipped numbers are the ones this checkpoint gives
         assert results["dice"][region] == pytest.approx(recorded["dice"][region], abs=0.01)
-
-
-#: sha256 over (name, bytes) of every state_dict tensor of the shipped checkpoint, taken from
-#: the format-/2 file before tools/migrate_checkpoint.py added its "input" record.
-WEIGHTS_SHA256 = "fbeaa66519339c6eeb1b184d4131040f98e7f28324358b99c934b0bd94fea562"
 
 
 def weights_digest(state_dict) -> str:
@@ -86,16 +82,15 @@ def test_it_describes_the_input_it_was_trained_on(checkpoint_path):
     record = checkpoint["input"]
     assert record["spacing_mm"] == [2.0, 2.0, 2.0] and record["orientation"] == "RAS"
     assert record["modalities"] == list(brats.MODALITIES) == checkpoint["modalities"]
-    assert record["normalisation"] == {"method": "zscore_nonzero", "clip_percentiles": None}
+    assert record["normalisation"] == {
+        "method": "zscore_brain_mask",
+        "threshold": 0.2,
+        "clip_percentiles": None,
+    }
     assert record["label_coding"] == brats.BRATS_2021.name
     assert record["regions"] == {"WT": [1, 2, 4], "TC": [1, 4], "ET": [4]}
     assert record["patch_size"] == checkpoint["train_config"]["patch_size"] == 64
     assert checkpoint["model"]["in_channels"] == len(record["modalities"])
-
-
-def test_the_migration_kept_the_weights_byte_for_byte(checkpoint_path):
-    state_dict = torch.load(checkpoint_path, weights_only=True)["state_dict"]
-    assert weights_digest(state_dict) == WEIGHTS_SHA256
 
 
 def test_migrating_the_format_2_file_adds_exactly_the_input_record(checkpoint_path, tmp_path):
@@ -110,4 +105,4 @@ def test_migrating_the_format_2_file_adds_exactly_the_input_record(checkpoint_pa
     assert {k: v for k, v in migrated.items() if k != "state_dict"} == {
         k: v for k, v in shipped.items() if k != "state_dict"
     }
-    assert weights_digest(migrated["state_dict"]) == WEIGHTS_SHA256
+    assert weights_digest(migrated["state_dict"]) == weights_digest(shipped["state_dict"])
