@@ -8,6 +8,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from scipy import ndimage
 
 from course_utils import REPOSITORY, student
 from course_utils.errors import CourseDataError
@@ -172,7 +173,8 @@ def test_an_unfilled_stub_is_not_done_yet_and_its_check_hands_on_the_course_vers
     source = read(NOTEBOOKS / name)
     for exercise in student.exercises(source, name):
         (function,) = exercise.names
-        namespace = {"np": np, "torch": torch, "F": F, "exercises": course_exercises}
+        namespace = {"np": np, "torch": torch, "F": F, "ndimage": ndimage}
+        namespace["exercises"] = course_exercises  # the names the notebooks import
         exec(student.python_source(source.cells[exercise.stub].source), namespace)
         stub = namespace[function]
         call = check_call(source.cells[exercise.check], function)
@@ -208,7 +210,8 @@ def test_every_solution_passes_its_check_and_is_handed_on(name, capsys):
     source = read(NOTEBOOKS / name)
     for exercise in student.exercises(source, name):
         (function,) = exercise.names
-        namespace = {"np": np, "torch": torch, "F": F, "exercises": course_exercises}
+        namespace = {"np": np, "torch": torch, "F": F, "ndimage": ndimage}
+        namespace["exercises"] = course_exercises  # the names the notebooks import
         exec(definitions(source.cells[: exercise.solution + 1]), namespace)
         solution = namespace[function]
         call = check_call(source.cells[exercise.check], function)
