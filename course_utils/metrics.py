@@ -208,6 +208,16 @@ def as_spacing(spacing_mm: float | Sequence[float], ndim: int) -> tuple[float, .
     return tuple(float(s) for s in spacing)
 
 
+def bounding_box(mask: np.ndarray, margin: int = 0) -> tuple[slice, ...]:
+    """Slices of the smallest box holding every True voxel of a non-empty ``mask``, grown by
+    ``margin`` voxels on each side and clipped to the array."""
+    box = []
+    for axis in range(mask.ndim):
+        hits = np.flatnonzero(mask.any(axis=tuple(a for a in range(mask.ndim) if a != axis)))
+        box.append(slice(max(hits[0] - margin, 0), min(hits[-1] + 1 + margin, mask.shape[axis])))
+    return tuple(box)
+
+
 def surface(mask: np.ndarray) -> np.ndarray:
     """The voxels of ``mask`` with at least one face neighbour outside it (or off the array)."""
     from scipy import ndimage
@@ -248,6 +258,10 @@ def surface_distances(pred: Array, truth: Array, spacing_mm: float | Sequence[fl
     if not pred.any() or not truth.any():
         raise ValueError("surface distances need two non-empty masks; see hausdorff95.")
     spacing = as_spacing(spacing_mm, pred.ndim)
+    # Every surface voxel lies in the masks' common bounding box; one voxel of margin keeps
+    # the box's faces outside both masks, so the surfaces and distances are the whole array's.
+    box = bounding_box(pred | truth, margin=1)
+    pred, truth = pred[box], truth[box]
     pred_surface, truth_surface = surface(pred), surface(truth)
     to_truth = ndimage.distance_transform_edt(~truth_surface, sampling=spacing)
     to_pred = ndimage.distance_transform_edt(~pred_surface, sampling=spacing)

@@ -248,6 +248,28 @@ def test_metrics_agree_with_medpy_on_random_anisotropic_pairs():
         assert specificity(pred, truth) == pytest.approx(medpy.specificity(pred, truth))
 
 
+def test_small_masks_in_a_large_volume_agree_with_medpy_also_at_the_array_edge():
+    # surface_distances works inside the masks' bounding box; objects far from each other,
+    # touching the array's faces or one voxel wide must score as on the whole array.
+    from medpy.metric import binary as medpy
+
+    rng = np.random.default_rng(11)
+    shape = (40, 36, 30)
+    for case in range(12):
+        pred, truth = np.zeros(shape, bool), np.zeros(shape, bool)
+        for mask in (pred, truth):
+            for _ in range(rng.integers(1, 3)):
+                start = rng.integers(0, np.array(shape) - 2)
+                size = rng.integers(1, 7, size=3)
+                mask[tuple(slice(a, a + n) for a, n in zip(start, size, strict=True))] = True
+        if case % 3 == 0:  # a face of the array inside the masks
+            truth[0, 5:9, 5:9] = pred[0:2, 6:10, 5:9] = True
+        spacing = tuple(rng.choice([0.5, 1.0, 2.0, 3.0], size=3))
+        assert hausdorff95(pred, truth, spacing) == pytest.approx(
+            medpy.hd95(pred, truth, voxelspacing=spacing), abs=1e-9
+        )
+
+
 def test_medpy_has_no_hd95_for_an_empty_mask_where_brats_puts_374_mm():
     from medpy.metric import binary as medpy
 
