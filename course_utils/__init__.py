@@ -33,7 +33,7 @@ shows them in layers: files in, data, tensors, methods, training; display and te
   co-registration of separate series; ``predict``: ``course-utils predict`` on unlabelled
   subjects; ``acquisition``: a subject as four moved DICOM series with a known answer
 - ``plotting``: static figures; ``viewers``: ipywidgets viewers
-- ``exercises``: the checks behind every exercise
+- ``exercises``: the checks behind every exercise (``framework`` and one module per notebook)
 - ``seeding``: ``seed_everything``; ``environment``: the install check
 - ``threads``: the thread policy (cores this process may use, passive OpenMP waiting),
   applied before NumPy and torch load
