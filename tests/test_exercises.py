@@ -249,6 +249,11 @@ def threshold_masks(flair, t1ce, flair_threshold, t1ce_threshold):
     return whole, t1ce > t1ce_threshold
 
 
+def registration_error(found, true, points):
+    homogeneous = np.c_[points, np.ones(len(points))]
+    return np.linalg.norm((homogeneous @ found.T - homogeneous @ true.T)[:, :3], axis=1)
+
+
 def dice_of_masks(pred, truth):
     total = pred.sum() + truth.sum()
     return 1.0 if total == 0 else 2 * (pred & truth).sum() / total
@@ -279,6 +284,11 @@ CHECKS = {
         exercises.check_threshold_baseline,
         threshold_masks,
         baselines.threshold_baseline,
+    ),
+    "registration_error": (
+        exercises.check_registration_error,
+        registration_error,
+        registration.target_registration_error,
     ),
 }
 
@@ -879,6 +889,39 @@ WRONG = {
             t > b,
         ),
         "ignoring label 0",
+    ),
+    # 08: target registration error
+    "tre-rotation-only": (
+        "registration_error",
+        lambda f, t, p: np.linalg.norm(p @ f[:3, :3].T - p @ t[:3, :3].T, axis=1),
+        "the last column is the translation",
+    ),
+    "tre-rotation-transposed": (
+        "registration_error",
+        lambda f, t, p: np.linalg.norm(
+            (p @ f[:3, :3] + f[:3, 3]) - (p @ t[:3, :3] + t[:3, 3]), axis=1
+        ),
+        "points @ R.T + t",
+    ),
+    "tre-mean-not-per-point": (
+        "registration_error",
+        lambda f, t, p: float(registration_error(f, t, p).mean()),
+        "one distance per point",
+    ),
+    "tre-squared": (
+        "registration_error",
+        lambda f, t, p: registration_error(f, t, p) ** 2,
+        "not squared",
+    ),
+    "tre-summed-axes": (
+        "registration_error",
+        lambda f, t, p: np.abs((p @ f[:3, :3].T + f[:3, 3]) - (p @ t[:3, :3].T + t[:3, 3])).sum(1),
+        "not summed over the axes",
+    ),
+    "tre-inverses": (
+        "registration_error",
+        lambda f, t, p: registration_error(np.linalg.inv(f), np.linalg.inv(t), p),
+        "not their inverses",
     ),
 }
 

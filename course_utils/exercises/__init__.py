@@ -23,7 +23,8 @@ One module per idea:
 - one module per notebook, named after it, with that notebook's checks and the course's
   versions of its exercises: `start_here` (00), `medical_image_formats` (01),
   `dicom_in_depth` (02), `nifti_and_coordinates` (03), `files_to_tensors` (04),
-  `image_registration` (05), `patching` (06), `unet_segmentation` (07).
+  `image_registration` (05), `patching` (06), `unet_segmentation` (07), `your_own_scan`
+  (08).
 
 Every public name is re-exported here, so notebooks write ``from course_utils import
 exercises`` and ``exercises.check_ncc(ncc)`` wherever the check lives.
@@ -58,6 +59,7 @@ from .unet_segmentation import (
     check_threshold_baseline,
     soft_dice_loss,
 )
+from .your_own_scan import check_registration_error
 
 __all__ = [
     "Case",
@@ -94,4 +96,5 @@ __all__ = [
     "register_translation",
     "stitch_mean",
     "soft_dice_loss",
+    "check_registration_error",
 ]
