@@ -145,3 +145,22 @@ def test_trivial_baselines_stay_far_from_solving_the_data():
     assert scores["flair_threshold_WT"] < 0.82
     assert scores["logreg_WT"] < 0.86
     assert scores["logreg_means_ET"] < 0.80
+
+
+def test_thick_slices_thinner_than_a_coarse_voxel_leave_the_images_finite():
+    # At 4 mm a drawn 3-4 mm slice is thinner than the voxel: there is nothing to blur, and a
+    # zero-width Gaussian once filled those T2/FLAIR images with NaN (cast to int16 garbage).
+    import warnings
+
+    from course_utils import synthbrats2
+
+    thick = 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        for index in range(8):
+            images, truth = synthbrats2.simulate((3, index), spacing_mm=4.0)
+            slices = truth["facts"]["scanner"]["thick_slice_mm"].values()
+            thick += any(0 < mm <= 4.0 for mm in slices)
+            for name in ("t2", "flair"):
+                assert images[name].min() >= 0 and images[name].max() > 0
+    assert thick, "no subject drew a slice thinner than 4 mm: pick other seeds"

@@ -109,7 +109,7 @@ def render(
         bias = rng.uniform(0.1, 0.45)
         x = x * np.exp(bias * bias_log(rng, shape, inside))
         slice_mm = rng.uniform(3.0, 6.0) if thick and modality in ("t2", "flair") else 0.0
-        if slice_mm:
+        if slice_mm > spacing_mm:  # a slice no thicker than the voxel leaves nothing to blur
             volume = np.zeros(shape)
             volume[inside] = x
             sigma = np.sqrt(max(slice_mm**2 - spacing_mm**2, 0.0)) / 2.3548 / spacing_mm
