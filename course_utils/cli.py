@@ -207,6 +207,7 @@ def add_predict_parser(commands) -> None:
         default=None,
         help="CPU threads (default: the cores this process may use)",
     )
+    add_edition_argument(predict)
     predict.add_argument("--quiet", action="store_true", help="no progress bar")
     predict.set_defaults(handler=run_predict)
 
@@ -349,11 +350,18 @@ def run_predict(args: argparse.Namespace) -> int:
     given = [m for m, path in contrasts.items() if path is not None]
     if (args.data is None) == (not given):
         raise SystemExit("course-utils predict: pass either --data DIR or the contrast files")
+    if args.edition is not None and args.data is None:
+        raise SystemExit("course-utils predict: --edition goes with --data (a BraTS-GLI folder)")
     if args.data is not None:
-        results = predict_folder(
-            checkpoint, args.data, args.out, probabilities=args.probabilities,
-            grid=args.grid, progress=not args.quiet,
-        )  # fmt: skip
+        try:
+            results = predict_folder(
+                checkpoint, args.data, args.out, probabilities=args.probabilities,
+                grid=args.grid, edition=args.edition, progress=not args.quiet,
+            )  # fmt: skip
+        except ValueError as error:
+            if "edition" not in str(error):
+                raise
+            raise SystemExit(f"course-utils predict: {error}") from None
     else:
         results = [
             predict_files(

@@ -38,6 +38,7 @@ import torch
 from . import brats, files, io
 from .datasets import (
     AFFINE_TOLERANCE,
+    GLI_EDITIONS,
     canonical,
     detect_layout,
     msd_channels,
@@ -233,11 +234,14 @@ def write_prediction(
     probabilities: bool = False,
     overlap: float | None = None,
     progress: bool = True,
+    coding: brats.LabelCoding | None = None,
 ) -> tuple[dict, dict]:
     """Predict a RAS+ ``(C, D, H, W)`` image and write labels (+ probabilities).
 
-    Returns ``(outputs, info)``: the paths written and what `predict_on_input_grid` did, plus
-    the output grid's shape, affine and orientation.
+    The labels use ``coding`` (a dataset's `brats.LabelCoding`) or, by default, the
+    checkpoint's own. Returns ``(outputs, info)``: the paths written and what
+    `predict_on_input_grid` did, plus the output grid's shape, affine and orientation, and
+    ``label_values`` (value -> sub-region) of the labels written.
     """
     from .inference import predict_on_input_grid, ras_grid, threshold_regions
 
@@ -255,7 +259,8 @@ def write_prediction(
         place = lambda values: to_reference(values, affine, reference)  # noqa: E731
     else:
         place = lambda values: with_affine(values, output_grid[1])  # noqa: E731
-    coding_values = np.array([int(v) for v in record["labels"]], dtype=np.uint8)
+    label_values = written_coding(record, coding)
+    coding_values = np.array([int(v) for v in label_values], dtype=np.uint8)
     classes = regions_to_classes(threshold_regions(region_probabilities).astype(np.float32))
     labels = place(coding_values[classes])
     start = time.perf_counter()
@@ -276,7 +281,16 @@ def write_prediction(
         "affine": labels.affine.tolist(),
         "orientation": "".join(nib.aff2axcodes(labels.affine)),
     }  # fmt: skip
+    info["label_values"] = label_values
     return outputs, info
+
+
+def written_coding(record: Mapping, coding: brats.LabelCoding | None) -> dict[str, str]:
+    """Label value (as text) -> sub-region key, in the classes' order (background, necrotic
+    core, oedema, enhancing): the checkpoint's coding (``record["labels"]``) or ``coding``'s."""
+    if coding is None:
+        return dict(record["labels"])
+    return {str(coding.value_of(key)): key for key in record["labels"].values()}
 
 
 def result_record(checkpoint, saved, inputs: dict, reference: str, info, outputs) -> dict:
@@ -291,7 +305,6 @@ def result_record(checkpoint, saved, inputs: dict, reference: str, info, outputs
         "reference": reference,
         **info,
         "outputs": outputs,
-        "label_values": {k: v for k, v in record["labels"].items()},
     }
 
 
@@ -306,6 +319,7 @@ def predict_files(
     register: str = "auto",
     progress: bool = True,
     model_and_checkpoint: tuple | None = None,
+    coding: brats.LabelCoding | None = None,
 ) -> dict:
     """Segment one subject given as one file or DICOM series per contrast; returns the JSON.
 
@@ -332,6 +346,8 @@ def predict_files(
         Show the sliding windows' progress bar.
     model_and_checkpoint
         ``load_model(checkpoint)``'s result, to reuse it over many subjects.
+    coding
+        The label coding to write (default: the checkpoint's, BraTS 2021 for the course's).
 
     Raises
     ------
@@ -352,7 +368,7 @@ def predict_files(
     loading = time.perf_counter() - start
     outputs, info = write_prediction(
         loaded, image, affine, reference, out, grid=grid, probabilities=probabilities,
-        overlap=overlap, progress=progress,
+        overlap=overlap, progress=progress, coding=coding,
     )  # fmt: skip
     info["registration"] = registrations
     info["seconds"] = {"load_and_register": round(loading, 2), **info["seconds"]}
@@ -437,6 +453,7 @@ def predict_folder(
     probabilities: bool = False,
     overlap: float | None = None,
     grid: str = "reference",
+    edition: str | None = None,
     progress: bool = True,
 ) -> list[dict]:
     """`predict_files` for every subject of ``data``: ``<out>/<ID>_pred.nii.gz`` etc.
@@ -448,15 +465,30 @@ def predict_folder(
     labels are not needed. The layout is found by `datasets.detect_layout`. A subject that
     lacks a contrast the checkpoint takes is refused (`IncompleteSubjectError`), and so is an
     MSD ``dataset.json`` that lacks one (`DatasetIntegrityError`).
+
+    A BraTS 2023/2024 folder needs ``edition`` (``"2023"`` or ``"2024"``: their file names are
+    the same, their label codings are not), and its labels are written in that edition's
+    coding (ET = 3), so that they compare with the challenge's own label files; an
+    ``edition`` for any other layout is refused (ValueError).
     """
     from tqdm.auto import tqdm
 
     from .training import load_model
 
     data = Path(data)
+    layout = detect_layout(data, labelled=False)
+    if edition is not None and layout != "brats2023":
+        raise ValueError(
+            f"edition={edition!r} is for BraTS 2023/2024 folders; {data} is {layout}."
+        )
+    if layout == "brats2023" and edition not in GLI_EDITIONS:
+        raise ValueError(
+            f"{data} is a BraTS 2023/2024 folder, and the two editions code labels differently "
+            "(2024 adds the resection cavity): say which it is, --edition 2023 or --edition 2024."
+        )
     loaded = load_model(checkpoint)
     options = {"probabilities": probabilities, "overlap": overlap, "grid": grid}
-    if detect_layout(data, labelled=False) == "msd":
+    if layout == "msd":
         return predict_msd(loaded, checkpoint, data, Path(out), progress, **options)
     modalities = list(loaded[1]["input"]["modalities"])
     folders = [f for f in sorted(data.iterdir()) if f.is_dir() and not f.name.startswith(".")]
@@ -478,6 +510,7 @@ def predict_folder(
                 Path(out) / f"{folder.name}_pred.nii.gz",
                 progress=False,
                 model_and_checkpoint=loaded,
+                coding=GLI_EDITIONS[edition].coding if edition else None,
                 **options,
             )
         )

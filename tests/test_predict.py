@@ -149,6 +149,14 @@ def test_the_command_line_predicts_nifti_files_and_says_what_it_did(subject, tmp
         text=True,
     )
     assert refused.returncode == 1 and "error:" in refused.stderr and "t1" in refused.stderr
+    files_and_edition = subprocess.run(
+        [sys.executable, "-m", "course_utils", "predict", "--t1ce", str(folder), "--out", "x",
+         "--edition", "2023"],
+        capture_output=True,
+        text=True,
+    )  # fmt: skip
+    assert files_and_edition.returncode == 1
+    assert "--edition goes with --data" in files_and_edition.stderr
 
 
 @pytest.fixture(scope="module")
@@ -300,3 +308,26 @@ def test_the_command_line_co_registers_dicom_series_and_prints_each_registration
     stored = json.loads((tmp_path / "scan.json").read_text())
     assert stored["grid"]["kind"] == "ras1mm" and stored["grid"]["orientation"] == "RAS"
     assert set(stored["seconds"]) >= {"load_and_register", "windows", "write"}
+
+
+@pytest.mark.parametrize("edition", ["2023", "2024"])
+def test_a_brats_gli_folder_is_predicted_in_its_editions_coding_and_never_guessed(
+    subject, tmp_path, edition
+):
+    root, _, images = subject
+    naming = {"2023": brats.BRATS_2023_GLI_FILES, "2024": brats.BRATS_2024_GLI_FILES}[edition]
+    gli, name = tmp_path / "gli", "BraTS-GLI-00001-000"
+    (gli / name).mkdir(parents=True)
+    for m in brats.MODALITIES:  # unlabelled, as a challenge's validation data come
+        nib.save(images[m], gli / name / naming.file_name(name, m))
+    checkpoint = paths.shipped_checkpoint()
+    with pytest.raises(ValueError, match="--edition 2023 or --edition 2024"):
+        predict_folder(checkpoint, gli, tmp_path / "guess", progress=False)
+    with pytest.raises(ValueError, match="is for BraTS 2023/2024 folders"):
+        predict_folder(checkpoint, root, tmp_path / "wrong", edition=edition, progress=False)
+    results = predict_folder(checkpoint, gli, tmp_path / "out", edition=edition, progress=False)
+    labels = np.asarray(nib.load(results[0]["outputs"]["labels"]).dataobj)
+    assert set(np.unique(labels)) <= {0, 1, 2, 3} and (labels == 3).any()  # ET = 3, never 4
+    assert results[0]["label_values"] == {"0": "background", "1": "necrotic_core",
+                                          "2": "oedema", "3": "enhancing"}  # fmt: skip
+    assert wt_dice(labels, np.asarray(images["seg"].dataobj)) >= 0.75
