@@ -210,7 +210,7 @@ def export_nnunet(
     from tqdm.auto import tqdm
 
     from .datasets.labels import lookup_table
-    from .training import RunFolderError
+    from .errors import RunFolderError
 
     out = Path(out)
     if not DATASET_NAME.match(out.name):
