@@ -12,24 +12,30 @@ shows them in layers: files in, data, tensors, methods, training; display and te
 - ``geometry``: LPS <-> RAS, voxel sizes from the affine, voxel <-> world coordinates
 - ``paths``: where data and checkpoints live (``COURSE_DATA`` overrides)
 - ``files``: atomic writes and checksums
-- ``synth``: the SynthBraTS generator and the cached default cohort
+- ``synth/``: the SynthBraTS generators' shared pieces (``versions``, ``template``,
+  ``fields``), SynthBraTS 1 (``anatomy``, ``tumour``, ``contrasts``, ``subject``) and the
+  cached default cohort (``cohort``: ``ensure_dataset``); ``synthbrats2/``: SynthBraTS 2,
+  the default generator
 - ``io``: ``load_volume`` for every format, writers; ``dicom/``: headers, raw anatomy,
   pixel values, one file as a volume, enhanced multi-frame (``dicom.multiframe``, also
   ``course_utils.multiframe``), Siemens mosaics (``dicom.mosaic``, also
   ``course_utils.mosaic``); ``series``: DICOM series assembly; ``deidentify``: PS3.15
   Annex E, Table E.1-1 as data
-- ``datasets``: BraTS 2021 / MSD Task01 / SynthBraTS as torch datasets, normalisation,
-  labels -> regions; ``transforms``: seeded 3D augmentation of image and label together
+- ``datasets/``: BraTS 2021 / MSD Task01 / SynthBraTS as torch datasets (``layouts``,
+  ``labels`` -> regions, ``normalisation``, ``reading``, ``volume_dataset``,
+  ``slice_dataset``, ``patch_dataset``); ``transforms``: seeded 3D augmentation of image and
+  label together
 - ``registration/``: rigid, affine and deformable registration in PyTorch, world mm
   (``similarity`` MSE/NCC/MI, ``spatial``, ``settings``, ``pyramid``, ``models``,
   ``optimise``, ``descent`` = ``register``, ``accuracy`` TRE, ``features`` OpenCV,
   ``simpleitk`` the reference, ``mni_pairs`` test pairs)
 - ``patches/``: patch grids (``grid``), ``stitching``, ``sampling``, ``sliding_window``
   inference, ``memory``; the CPU copy machinery in the private ``_copy``
-- ``unet``: the U-Net (2D/3D); ``losses``: soft Dice, Dice + CE/BCE; ``metrics``: Dice,
-  sensitivity, specificity, HD95 in mm, lesion-wise Dice and HD95 (BraTS 2023, defined in
-  ``lesionwise``); ``training``: ``course-utils train``/``evaluate``,
-  checkpoints, torchrun; ``inference``: prediction at the checkpoint's spacing and back,
+- ``unet/``: the U-Net (2D/3D): ``blocks``, ``head``, ``nets``; ``losses``: soft Dice,
+  Dice + CE/BCE; ``metrics``: Dice, sensitivity, specificity, HD95 in mm, lesion-wise Dice
+  and HD95 (BraTS 2023, defined in ``lesionwise``); ``training/``: ``course-utils
+  train``/``evaluate`` (``config``, ``loop``, ``distributed`` torchrun, ``checkpoints``,
+  ``evaluation``, ``run_folder``); ``inference``: prediction at the checkpoint's spacing and back,
   co-registration of separate series; ``predict``: ``course-utils predict`` on unlabelled
   subjects; ``acquisition``: a subject as four moved DICOM series with a known answer
 - ``plotting``: static figures; ``viewers``: ipywidgets viewers

@@ -28,6 +28,7 @@ __all__ = [
     "ExerciseStructureError",
     "IncompleteSubjectError",
     "RegistrationInputError",
+    "RunFolderError",
 ]
 
 
@@ -121,3 +122,7 @@ class IncompleteSubjectError(DatasetIntegrityError):
 
 class RegistrationInputError(CourseDataError):
     """An image that registration cannot use: not 3D, empty, or with an unusable affine."""
+
+
+class RunFolderError(CourseDataError):
+    """A run folder that cannot be used as asked (an existing run without ``--resume``)."""

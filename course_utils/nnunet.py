@@ -152,7 +152,7 @@ def write_image(image: nib.Nifti1Image, path: Path, source: Path | None = None) 
 
 def write_labels(subject: Subject, path: Path, table: np.ndarray) -> None:
     """The subject's labels, remapped through ``table`` (uint8), header and affine kept."""
-    from .datasets import remap
+    from .datasets.labels import remap
     from .errors import CorruptFileError
 
     image = nib.load(subject.label)
@@ -209,8 +209,8 @@ def export_nnunet(
     """
     from tqdm.auto import tqdm
 
-    from .datasets import lookup_table
-    from .training import RunFolderError
+    from .datasets.labels import lookup_table
+    from .errors import RunFolderError
 
     out = Path(out)
     if not DATASET_NAME.match(out.name):

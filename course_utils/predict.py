@@ -36,16 +36,9 @@ import numpy as np
 import torch
 
 from . import brats, files, io
-from .datasets import (
-    AFFINE_TOLERANCE,
-    GLI_EDITIONS,
-    canonical,
-    detect_layout,
-    msd_channels,
-    nifti_file,
-    nifti_stem,
-    regions_to_classes,
-)
+from .datasets import GLI_EDITIONS, detect_layout, regions_to_classes
+from .datasets.layouts import msd_channels, nifti_file, nifti_stem
+from .datasets.reading import AFFINE_TOLERANCE, canonical
 from .errors import (
     CourseDataError,
     GeometryMismatchError,

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
+
 from course_utils.threads import configure_threads
 
 configure_threads()  # before NumPy and torch load, as in the notebooks and the CLI
@@ -10,6 +13,29 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from course_utils import synth  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def load_repo_script(relative: str):
+    """A script of the repository (``benchmarks/x.py``, ``tools/y.py``) imported as a module.
+
+    The scripts are not part of the package; the tests import them to reuse their cases and
+    to check what they do, without running their ``main``.
+    """
+    path = REPO / relative
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def shipped():
+    """``(model, checkpoint)`` of the checkpoint shipped in ``data/checkpoints``, in eval mode."""
+    from course_utils import paths, training
+
+    return training.load_model(paths.shipped_checkpoint())
 
 
 @pytest.fixture(scope="session")

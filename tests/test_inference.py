@@ -9,15 +9,13 @@ spacing; the comparison should move to it when it lands.
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import nibabel as nib
 import numpy as np
 import pytest
 import torch
+from conftest import load_repo_script
 
-from course_utils import brats, paths, synth, training
+from course_utils import brats, synth
 from course_utils.datasets import (
     BraTSDataset,
     brats_to_classes,
@@ -37,11 +35,6 @@ from course_utils.inference import (
 
 def dice(a: np.ndarray, b: np.ndarray) -> float:
     return float(2 * (a & b).sum() / max(a.sum() + b.sum(), 1))
-
-
-@pytest.fixture(scope="module")
-def shipped():
-    return training.load_model(paths.shipped_checkpoint())
 
 
 @pytest.fixture(scope="module")
@@ -119,18 +112,9 @@ def test_a_1mm_subject_is_predicted_at_2mm_and_lands_on_its_own_grid(shipped, su
 # --- robust to resampling: the four cases of issue 19 on 4 held-out subjects ----------------
 
 
-def robustness_benchmark():
-    spec = importlib.util.spec_from_file_location(
-        "robustness", Path(__file__).parents[1] / "benchmarks/robustness.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
 def held_out_cases(tmp_path_factory):
-    bench = robustness_benchmark()
+    bench = load_repo_script("benchmarks/robustness.py")
     root = synth.ensure_dataset(tmp_path_factory.mktemp("heldout") / "s1", 4, seed=1)
     data = BraTSDataset(root, target="labels", normalise=False)
     subjects = []

@@ -15,7 +15,7 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-from course_utils import acquisition, brats, io, paths, synth, training
+from course_utils import acquisition, brats, io, paths, synth
 from course_utils.errors import (
     CourseDataError,
     DatasetIntegrityError,
@@ -38,11 +38,6 @@ def subject(tmp_path_factory):
         name = brats.BRATS_2021_FILES.file_name(folder.name, key)
         nib.save(images[key], (root if key == "seg" else folder) / name)
     return root, folder, images
-
-
-@pytest.fixture(scope="module")
-def shipped():
-    return training.load_model(paths.shipped_checkpoint())
 
 
 def contrasts(folder):

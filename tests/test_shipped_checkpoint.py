@@ -9,12 +9,11 @@ would again be too easy. Checked here on the 8 subjects of seed 1 that notebook 
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 import torch
+from conftest import load_repo_script
 
 from course_utils import brats, paths, synth, training
 from course_utils.errors import CourseDataError
@@ -68,15 +67,6 @@ def weights_digest(state_dict) -> str:
     return digest.hexdigest()
 
 
-def migration_tool():
-    spec = importlib.util.spec_from_file_location(
-        "migrate_checkpoint", Path(__file__).parents[1] / "tools/migrate_checkpoint.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_it_describes_the_input_it_was_trained_on(checkpoint_path):
     _, checkpoint = training.load_model(checkpoint_path)
     record = checkpoint["input"]
@@ -101,7 +91,7 @@ def test_migrating_a_format_2_file_adds_exactly_the_recorded_input(checkpoint_pa
     training.save_checkpoint(tmp_path / "old.pt", old)
     with pytest.raises(CourseDataError, match="Retrain"):
         training.load_model(tmp_path / "old.pt")
-    tool = migration_tool()
+    tool = load_repo_script("tools/migrate_checkpoint.py")
     assert tool.main([str(tmp_path / "old.pt")]) == 0
     migrated = torch.load(tmp_path / "old.pt", weights_only=True)
     assert migrated.keys() == shipped.keys()

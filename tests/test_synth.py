@@ -121,7 +121,7 @@ def test_ensure_dataset_builds_once_then_reuses_the_verified_cohort(tmp_path, mo
     def must_not_build(*args, **kwargs):
         raise AssertionError("rebuilt a cohort that matched its manifest")
 
-    monkeypatch.setattr(synth, "make_cohort", must_not_build)
+    monkeypatch.setattr(synth.cohort, "make_cohort", must_not_build)
     assert synth.ensure_dataset(tmp_path / "cohort", 2, seed=1, progress=False) == root
 
 
@@ -184,7 +184,7 @@ def test_a_killed_build_leaves_nothing_half_written_and_the_next_build_cleans_up
 
 
 def test_a_missing_template_names_the_package_to_install(monkeypatch):
-    monkeypatch.setattr(synth.importlib.util, "find_spec", lambda name: None)
+    monkeypatch.setattr(synth.template.importlib.util, "find_spec", lambda name: None)
     with pytest.raises(MissingTemplateError, match="nilearn.*Fix: Install"):
         synth.template_folder()
 

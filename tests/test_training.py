@@ -101,10 +101,10 @@ def test_an_interrupted_run_resumes_to_the_uninterrupted_result(cohort, tmp_path
         real_write_history(path, history)
         raise KeyboardInterrupt  # as if Ctrl-C came right after epoch 1 was saved
 
-    monkeypatch.setattr(training, "write_history", interrupt_after_first_epoch)
+    monkeypatch.setattr(training.loop, "write_history", interrupt_after_first_epoch)
     with pytest.raises(KeyboardInterrupt):
         train(cohort, tmp_path / "cut", TINY, progress=False)
-    monkeypatch.setattr(training, "write_history", real_write_history)
+    monkeypatch.setattr(training.loop, "write_history", real_write_history)
     assert len((tmp_path / "cut/history.csv").read_text().splitlines()) == 2  # header + epoch 1
     with pytest.raises(RunFolderError, match="--resume"):
         train(cohort, tmp_path / "cut", TINY, progress=False)

@@ -13,7 +13,7 @@ import functools
 import numpy as np
 from scipy import ndimage
 
-from ..synth import Template, load_template, read_only
+from ..synth.template import Template, load_template, read_only
 from .fields import ramp, smooth_noise
 
 __all__ = ["template_extras", "anatomy_source", "push_away", "warp_anatomy", "vary_tissue"]

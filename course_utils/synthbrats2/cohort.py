@@ -16,8 +16,10 @@ import numpy as np
 from scipy import ndimage
 
 from .. import files
-from ..synth import GENERATION_ORDER as MODALITIES  # the generator's order (its draws)
-from ..synth import load_template, nifti_gz_bytes, subject_id, to_nifti
+from ..synth.cohort import nifti_gz_bytes, subject_id
+from ..synth.contrasts import GENERATION_ORDER as MODALITIES  # the generator's order (its draws)
+from ..synth.subject import to_nifti
+from ..synth.template import load_template
 from . import anatomy, core, oedema, raters, scanner, tumour
 from .fields import smooth_noise
 from .mimics import MIMICS, draw_mimics
@@ -163,7 +165,7 @@ def make_cohort(
     """Write ``n_subjects`` SynthBraTS 2 subjects under ``root`` (atomically, file by file),
     plus `TRUTH_NAME` with each subject's ``facts``. Returns the subject folders in order.
     ``progress`` shows a progress bar."""
-    from ..synth import progress_bar
+    from ..synth.cohort import progress_bar
 
     root = Path(root)
     folders, facts = [], {}

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..synth import smooth_noise
+from ..synth.fields import smooth_noise
 
 __all__ = ["ramp", "random_rotation", "box_around", "box_offsets_mm", "blob", "smooth_noise"]
 

@@ -28,7 +28,7 @@ from .. import brats
 from ..baselines import largest_component
 from ..lesionwise import LESION_CONNECTIVITY
 from ..metrics import dice_score
-from ..synth import GENERATION_ORDER as MODALITIES  # the generator's order (its draws)
+from ..synth.contrasts import GENERATION_ORDER as MODALITIES  # the generator's order (its draws)
 from .cohort import TRUTH_NAME
 from .measures import image_measures, shape_measures
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from ..synth import GENERATION_ORDER as MODALITIES  # the generator's order (its draws)
+from ..synth.contrasts import GENERATION_ORDER as MODALITIES  # the generator's order (its draws)
 
 __all__ = ["LEVELS", "render"]
 

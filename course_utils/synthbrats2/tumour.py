@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..synth import Template
+from ..synth.template import Template
 from .fields import blob, random_rotation, smooth_noise
 
 __all__ = ["Focus", "Plan", "draw_plan", "locate", "tumour_box", "core_scores"]
