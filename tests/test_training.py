@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import os
 import subprocess
@@ -114,6 +115,23 @@ def test_an_interrupted_run_resumes_to_the_uninterrupted_result(cohort, tmp_path
     whole = list(csv.DictReader((tmp_path / "whole/history.csv").open()))
     cut = list(csv.DictReader((tmp_path / "cut/history.csv").open()))
     assert [r["train_loss"] for r in whole] == [r["train_loss"] for r in cut]
+
+
+def test_a_resume_with_other_settings_or_data_is_refused(cohort, tmp_path):
+    import shutil
+
+    train(cohort, tmp_path / "run", TINY, progress=False)
+    with pytest.raises(RunFolderError, match=r"learning_rate 0.003 -> 0.01"):
+        train(cohort, tmp_path / "run", dataclasses.replace(TINY, learning_rate=0.01),
+              resume=True, progress=False)  # fmt: skip
+    fewer = tmp_path / "fewer"
+    shutil.copytree(cohort, fewer)
+    shutil.rmtree(sorted(p for p in fewer.iterdir() if p.is_dir())[-1])
+    with pytest.raises(RunFolderError, match="training_subjects"):
+        train(fewer, tmp_path / "run", TINY, resume=True, progress=False)
+    # what does not change the result may change
+    train(cohort, tmp_path / "run", dataclasses.replace(TINY, num_workers=1), resume=True,
+          progress=False)  # fmt: skip
 
 
 def test_load_model_gives_the_trained_network_in_eval_mode(cohort, tmp_path):
@@ -292,6 +310,10 @@ def test_train_and_evaluate_read_a_brats_gli_folder_given_its_edition(
     assert (metrics["layout"], metrics["edition"]) == ("brats2023", edition)
     assert len(metrics["training_subjects"]) == 2
     assert all(s.startswith("BraTS-GLI-") for s in metrics["training_subjects"])
+    other = {"2023": "2024", "2024": "2023"}[edition]
+    resumed = cli("train", "--data", str(gli), "--out", str(run), "--edition", other,
+                  "--resume", *TINY_FLAGS)  # fmt: skip
+    assert resumed.returncode == 1 and f"edition '{edition}' -> '{other}'" in resumed.stderr
     evaluated = cli("evaluate", "--checkpoint", str(run / "model.pt"), "--data", str(gli),
                     "--edition", edition, "--predictions", str(tmp_path / "pred"),
                     "--json", str(tmp_path / "e.json"), "--quiet")  # fmt: skip

@@ -28,7 +28,7 @@ from torch.utils.data import DataLoader
 
 from ..brats import REGIONS
 from ..datasets import BraTSDataset, PatchDataset, normalisation_record
-from ..errors import CourseDataError
+from ..errors import CourseDataError, RunFolderError
 from ..geometry import voxel_sizes
 from ..losses import DiceCELoss
 from ..metrics import MetricTracker
@@ -102,6 +102,16 @@ class Run:
     history: list[dict] = field(default_factory=list)  # the rows of history.csv
     best: dict | None = None  # the history row of the best validated epoch
     start_epoch: int = 0
+    edition: str | None = None  # of a BraTS 2023/2024 folder
+
+    def data_record(self) -> dict:
+        """What this run trains on, as ``last.pt`` records it for `resume_from` to check."""
+        return {
+            "layout": self.everyone.layout,
+            "edition": self.edition,
+            "training_subjects": list(self.train_ids),
+            "validation_subjects": list(self.val_ids),
+        }
 
     def checkpoint(self, state_dict: dict, **extra) -> dict:
         """A checkpoint dict of this run (`checkpoints.make_checkpoint`)."""
@@ -165,6 +175,7 @@ def set_up(
     return Run(
         out, config, context, everyone, train_ids, val_ids, patches, validation, model,
         model_config, input_record, optimiser, scheduler, scaler, DiceCELoss("regions"),
+        edition=edition,
     )  # fmt: skip
 
 
@@ -184,9 +195,38 @@ def cosine_schedule(
     )
 
 
+#: Settings that do not change a run's result, so a resumed run may change them.
+RESUMABLE_CHANGES = ("num_workers",)
+
+
 def resume_from(run: Run, path: Path) -> None:
-    """Continue ``run`` from the ``last.pt`` at ``path``: weights, optimiser, schedule, history."""
+    """Continue ``run`` from the ``last.pt`` at ``path``: weights, optimiser, schedule, history.
+
+    Refused (`RunFolderError`) when the run would not be the one ``last.pt`` started: other
+    settings (except `RESUMABLE_CHANGES`), another layout or edition, other subjects.
+    """
     state = read_checkpoint(path)
+    plain = lambda value: list(value) if isinstance(value, tuple) else value  # noqa: E731
+    before = {k: plain(v) for k, v in state["train_config"].items()}
+    now = {k: plain(v) for k, v in dataclasses.asdict(run.config).items()}
+    changed = [
+        f"{key} {before[key]!r} -> {now[key]!r}"
+        for key in now
+        if key in before and before[key] != now[key] and key not in RESUMABLE_CHANGES
+    ]
+    recorded = state.get("data", {})  # runs started before this check recorded no data
+    changed += [
+        f"{key} {recorded[key]!r} -> {value!r}"
+        for key, value in run.data_record().items()
+        if key in recorded and recorded[key] != value
+    ]
+    if changed:
+        raise RunFolderError(
+            path,
+            "was started with other settings or data than this --resume: " + "; ".join(changed),
+            "Resume with the run's own --data, --edition and settings (metrics.json and "
+            "last.pt record them), or start a new run with another --out.",
+        )
     run.model.load_state_dict(state["state_dict"])
     run.optimiser.load_state_dict(state["optimiser"])
     run.scheduler.load_state_dict(state["scheduler"])
@@ -287,6 +327,7 @@ def write_checkpoints(run: Run, epoch: int, row: dict) -> None:
             scheduler=run.scheduler.state_dict(),
             history=run.history,
             best=run.best,
+            data=run.data_record(),
         ),
     )
 
