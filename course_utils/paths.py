@@ -92,6 +92,9 @@ SAMPLE_FILES = {
     "dicom_rgb_jpeg": ("pydicom", "data/test_files/SC_rgb_jpeg_dcmtk.dcm"),
     "dicom_overlay": ("pydicom", "data/test_files/examples_overlay.dcm"),
     "dicom_truncated": ("pydicom", "data/test_files/MR_truncated.dcm"),
+    "dicom_rtdose": ("pydicom", "data/test_files/rtdose.dcm"),  # classic multi-frame
+    "dicom_seg": ("pydicom", "data/test_files/liver_1frame.dcm"),  # Segmentation
+    "dicom_rtstruct": ("pydicom", "data/test_files/rtstruct.dcm"),  # no preamble or DICM
     "nifti1": ("nibabel", "tests/data/anatomical.nii"),
     "nifti1_4d": ("nibabel", "tests/data/example4d.nii.gz"),
     "nifti2": ("nibabel", "tests/data/example_nifti2.nii.gz"),

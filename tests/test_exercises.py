@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from nibabel.affines import apply_affine
 from scipy import ndimage
 
-from course_utils import baselines, exercises, metrics, patches, registration
+from course_utils import baselines, dicom, exercises, metrics, patches, registration
 
 # --- the feedback machinery ------------------------------------------------------------------
 
@@ -159,6 +159,21 @@ def slice_order(positions, orientation):
     return list(np.argsort(np.asarray(positions) @ normal))
 
 
+def hounsfield_units(ds):
+    slope, intercept = float(ds.get("RescaleSlope", 1)), float(ds.get("RescaleIntercept", 0))
+    return ds.pixel_array.astype(np.float64) * slope + intercept
+
+
+def dicom_affine(position, orientation, pixel_spacing, slice_spacing):
+    row, column = np.asarray(orientation[:3], float), np.asarray(orientation[3:], float)
+    lps = np.eye(4)
+    lps[:3, 0] = row * pixel_spacing[1]
+    lps[:3, 1] = column * pixel_spacing[0]
+    lps[:3, 2] = np.cross(row, column) * slice_spacing
+    lps[:3, 3] = position
+    return np.diag([-1.0, -1.0, 1.0, 1.0]) @ lps
+
+
 def find_leaks(ds, secrets):
     return sorted(
         element.keyword or str(element.tag)
@@ -264,7 +279,9 @@ CHECKS = {
     "tumour_volume": (exercises.check_tumour_volume, correct_volume, "whole_tumour_volume_cm3"),
     "format_sniffer": (exercises.check_format_sniffer, sniff, "sniff_format"),
     "corner_distance": (exercises.check_corner_distance, corner_distance, "corner_distance_mm"),
+    "hounsfield_units": (exercises.check_hounsfield_units, hounsfield_units, dicom.pixel_values),
     "slice_order": (exercises.check_slice_order, slice_order, "slice_order"),
+    "dicom_affine": (exercises.check_dicom_affine, dicom_affine, "dicom_affine"),
     "find_leaks": (exercises.check_find_leaks, find_leaks, "find_leaks"),
     "voxel_to_world": (exercises.check_voxel_to_world, voxel_to_world, apply_affine),
     "world_to_voxel": (exercises.check_world_to_voxel, world_to_voxel, "world_to_voxel"),
@@ -430,7 +447,76 @@ def manhattan_corner_distance(a, b, shape):
 
 
 #: (check key, wrong function, a fragment its feedback must contain)
+def rescale(ds, how):  # hounsfield_units with a chosen (wrong) way to combine the numbers
+    slope, intercept = float(ds.get("RescaleSlope", 1)), float(ds.get("RescaleIntercept", 0))
+    return how(ds.pixel_array, slope, intercept)
+
+
+def affine_with(flip=None, spacing=(0, 1), rows_first=False, sign=1):
+    """dicom_affine with one chosen mistake: the flip, the PixelSpacing order, rows and columns
+    exchanged, or the normal's sign."""
+
+    def build(position, orientation, pixel_spacing, slice_spacing):
+        row, column = np.asarray(orientation[:3], float), np.asarray(orientation[3:], float)
+        if rows_first:
+            row, column = column, row
+        lps = np.eye(4)
+        lps[:3, 0] = row * pixel_spacing[spacing[1]]
+        lps[:3, 1] = column * pixel_spacing[spacing[0]]
+        lps[:3, 2] = sign * np.cross(row, column) * slice_spacing
+        lps[:3, 3] = position
+        return (np.diag([-1.0, -1.0, 1.0, 1.0]) if flip is None else flip) @ lps
+
+    return build
+
+
+def flip_directions_only(position, orientation, pixel_spacing, slice_spacing):
+    affine = affine_with(flip=np.eye(4))(position, orientation, pixel_spacing, slice_spacing)
+    affine[:2, :3] *= -1  # the translation stays LPS
+    return affine
+
+
 WRONG = {
+    "hu-no-intercept": ("hounsfield_units", lambda ds: rescale(ds, lambda p, m, b: p * m), "Add"),
+    "hu-swapped": (
+        "hounsfield_units",
+        lambda ds: rescale(ds, lambda p, m, b: p.astype(float) * b + m),
+        "don't swap",
+    ),
+    "hu-no-slope": (
+        "hounsfield_units",
+        lambda ds: rescale(ds, lambda p, m, b: p.astype(float) + b),
+        "multiplies",
+    ),
+    "hu-integer-arithmetic": (
+        "hounsfield_units",
+        lambda ds: rescale(ds, lambda p, m, b: p * int(m) + int(b)),
+        "Convert to float",
+    ),
+    "hu-cast-back": (
+        "hounsfield_units",
+        lambda ds: rescale(ds, lambda p, m, b: (p * m + b).astype(p.dtype)),
+        "truncates",
+    ),
+    "hu-requires-the-attributes": (
+        "hounsfield_units",
+        lambda ds: ds.pixel_array * float(ds.RescaleSlope) + float(ds.RescaleIntercept),
+        "ds.get('RescaleSlope', 1)",
+    ),
+    "hu-inverse": (
+        "hounsfield_units",
+        lambda ds: rescale(ds, lambda p, m, b: (p.astype(float) - b) / m),
+        "multiply first",
+    ),
+    "affine-no-flip": ("dicom_affine", affine_with(flip=np.eye(4)), "io.LPS_TO_RAS @ affine"),
+    "affine-flip-directions-only": ("dicom_affine", flip_directions_only, "translation included"),
+    "affine-spacing-swapped": ("dicom_affine", affine_with(spacing=(1, 0)), "(row spacing"),
+    "affine-rows-and-columns-exchanged": (
+        "dicom_affine",
+        affine_with(rows_first=True),
+        "column 0 is the row direction",
+    ),
+    "affine-normal-reversed": ("dicom_affine", affine_with(sign=-1), "np.cross(row direction"),
     # 00: whole-tumour volume
     "volume-sums-label-values": (
         "tumour_volume",

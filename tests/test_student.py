@@ -169,12 +169,14 @@ def test_an_unfilled_stub_is_not_done_yet_and_its_check_hands_on_the_course_vers
     import torch.nn.functional as F
 
     from course_utils import exercises as course_exercises
+    from course_utils import io as course_io
 
     source = read(NOTEBOOKS / name)
     for exercise in student.exercises(source, name):
         (function,) = exercise.names
         namespace = {"np": np, "torch": torch, "F": F, "ndimage": ndimage}
         namespace["exercises"] = course_exercises  # the names the notebooks import
+        namespace["io"] = course_io
         exec(student.python_source(source.cells[exercise.stub].source), namespace)
         stub = namespace[function]
         call = check_call(source.cells[exercise.check], function)
@@ -206,12 +208,14 @@ def test_every_solution_passes_its_check_and_is_handed_on(name, capsys):
     import torch.nn.functional as F
 
     from course_utils import exercises as course_exercises
+    from course_utils import io as course_io
 
     source = read(NOTEBOOKS / name)
     for exercise in student.exercises(source, name):
         (function,) = exercise.names
         namespace = {"np": np, "torch": torch, "F": F, "ndimage": ndimage}
         namespace["exercises"] = course_exercises  # the names the notebooks import
+        namespace["io"] = course_io
         exec(definitions(source.cells[: exercise.solution + 1]), namespace)
         solution = namespace[function]
         call = check_call(source.cells[exercise.check], function)

@@ -34,7 +34,15 @@ Used by notebook 00 onwards; each check names the notebook it belongs to.
 
 from __future__ import annotations
 
-from .dicom_in_depth import check_find_leaks, check_slice_order, find_leaks, slice_order
+from .dicom_in_depth import (
+    check_dicom_affine,
+    check_find_leaks,
+    check_hounsfield_units,
+    check_slice_order,
+    dicom_affine,
+    find_leaks,
+    slice_order,
+)
 from .files_to_tensors import brats_regions, check_brats_regions, check_zscore, zscore_brain
 from .framework import Case, check, course_version, difference, run_cases, same
 from .image_registration import (
@@ -71,7 +79,9 @@ __all__ = [
     "check_tumour_volume",
     "check_format_sniffer",
     "check_corner_distance",
+    "check_hounsfield_units",
     "check_slice_order",
+    "check_dicom_affine",
     "check_find_leaks",
     "check_voxel_to_world",
     "check_world_to_voxel",
@@ -89,6 +99,7 @@ __all__ = [
     "sniff_format",
     "corner_distance_mm",
     "slice_order",
+    "dicom_affine",
     "find_leaks",
     "world_to_voxel",
     "zscore_brain",
