@@ -78,6 +78,7 @@ def test_the_check_catches_timings_and_compressed_sizes(line):
         "t1.nii       2137536 bytes",
         "TR is stored as repetition time in the header",
         "WT 0.93, TC 0.91, ET 0.82",
+        "ExposureTime           1601 (ms)",  # a header's value, with its unit
     ],
 )
 def test_the_check_lets_facts_of_the_lesson_through(line):
