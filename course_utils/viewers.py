@@ -299,7 +299,8 @@ class CompareViewer(_PngWidget):
         )
         ax.set_xticks([])
         ax.set_yticks([])
-        ax.set_title(f"{self.title}: {self.describe()}" if self.title else self.describe())
+        heading = f"{self.title}\n{self.describe()}" if self.title else self.describe()
+        ax.set_title(heading, fontsize=9)
         return figure
 
     def describe(self) -> str:

@@ -8,19 +8,16 @@ the smooth noise come from `course_utils.synth`.
 
 from __future__ import annotations
 
-from typing import Literal
-
 import nibabel as nib
 import numpy as np
 
+from .. import brats
 from ..geometry import voxel_sizes
 
 __all__ = ["mni_image", "mni_tissue_labels", "smooth_displacement"]
 
 
-def mni_image(
-    contrast: Literal["t1", "t2", "flair"] = "t1", spacing_mm: float = 2.0
-) -> nib.Nifti1Image:
+def mni_image(contrast: str = brats.T1, spacing_mm: float = 2.0) -> nib.Nifti1Image:
     """The MNI152 2009 template (brain-extracted) as a float32 image, RAS+, ``spacing_mm`` grid.
 
     ``"t1"`` is the template itself (white matter brightest, in [0, 1]). ``"t2"`` and
@@ -41,10 +38,11 @@ def mni_image(
 
     template = synth.load_template(spacing_mm)
     t1 = np.asarray(template.t1, np.float32)
-    if contrast == "t1":
+    if contrast == brats.T1:
         return nib.Nifti1Image(t1, np.array(template.affine))
-    if contrast not in ("t2", "flair"):
-        raise ValueError(f"contrast={contrast!r}: choose 't1', 't2' or 'flair'.")
+    if contrast not in (brats.T2, brats.FLAIR):
+        choices = ", ".join(repr(name) for name in (brats.T1, brats.T2, brats.FLAIR))
+        raise ValueError(f"contrast={contrast!r}: choose one of {choices}.")
     column = synth.GENERATION_ORDER.index(contrast)
     gm, wm = np.asarray(template.gm), np.asarray(template.wm)
     csf = np.clip(np.asarray(template.brain) - gm - wm, 0, 1)

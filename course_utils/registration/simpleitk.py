@@ -208,7 +208,7 @@ def register_simpleitk_bspline(
         fixed_sitk.GetDirection(),
     )
     lps_field = sitk.GetArrayFromImage(field_sitk).transpose(2, 1, 0, 3)  # (X, Y, Z, 3) LPS
-    displacement = (lps_field * np.array([-1.0, -1.0, 1.0])).astype(np.float32)
+    displacement = (lps_field @ LPS_TO_RAS[:3, :3]).astype(np.float32)  # vectors: LPS -> RAS
     matrix = np.asarray(initial.matrix, float)
     return RegistrationResult(
         matrix=matrix,
