@@ -28,7 +28,10 @@ from .registration import (
     show_metric_curves,
     show_warped_lattices,
 )
-from .slices import (
+
+# Also the helpers `viewers` and the tests use (as_ras_array, draw_plane, new_axes, ...),
+# importable from here as before the split; only `__all__` is public.
+from .slices import (  # noqa: F401
     AGREEMENT_COLOURS,
     AXIS_NAMES,
     EDGE_LETTERS,
@@ -76,15 +79,3 @@ __all__ = [
     "show_metric_curves",
     "show_warped_lattices",
 ]
-
-# Helpers that `viewers` and the tests use, importable from here as before the split.
-_HELPERS = (
-    EDGE_LETTERS,
-    PLANE_AXES,
-    SUBREGION_COLOURS,
-    as_ras_array,
-    default_point,
-    draw_plane,
-    new_axes,
-    slice_figure,
-)
