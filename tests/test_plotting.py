@@ -10,6 +10,7 @@ from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 
 from course_utils import plotting
+from course_utils import registration as reg
 
 matplotlib.use("Agg")
 
@@ -99,3 +100,139 @@ def test_show_agreement_colours_found_extra_and_missed_voxels_and_picks_the_wors
     assert overlay[2, 2, 3] == 0  # nothing drawn where both are empty
     with pytest.raises(ValueError, match="one grid"):
         plotting.show_agreement(image, prediction[:3], truth)
+
+
+# --- registration figures (notebook 05) ---
+
+
+@pytest.fixture
+def slice_pair():
+    rows, columns = np.mgrid[0:32, 0:40]
+    fixed = np.exp(-((rows - 16.0) ** 2 + (columns - 20.0) ** 2) / 60.0)
+    return fixed, np.roll(fixed, 3, axis=0)
+
+
+def titles(figure):
+    return [ax.get_title() for ax in figure.axes if ax.get_title()]
+
+
+def test_compare_slices_blends_tiles_and_subtracts_scaled_slices():
+    ramp = np.tile(np.linspace(0.1, 1.0, 8), (8, 1))
+    brighter = 5 * ramp  # another scanner's units: the same slice once each is scaled
+    scaled = plotting.compare_slices(ramp, ramp, "blend", alpha=0.0)
+    assert scaled.min() == 0.0 and scaled.max() == 1.0
+    assert plotting.compare_slices(ramp, brighter, "difference") == pytest.approx(0 * ramp)
+    assert plotting.compare_slices(ramp, brighter, "blend", alpha=0.3) == pytest.approx(scaled)
+    flipped = ramp[:, ::-1]
+    board = plotting.compare_slices(ramp, flipped, "checkerboard", squares=2)
+    other = plotting.compare_slices(flipped, flipped, "blend", alpha=0.0)
+    assert np.array_equal(board[:4, :4], scaled[:4, :4])  # tiles alternate between the two
+    assert np.array_equal(board[:4, 4:], other[:4, 4:])
+    assert np.array_equal(board[4:, 4:], scaled[4:, 4:])
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        ({"mode": "overlay"}, "mode"),
+        ({"mode": "blend", "alpha": 1.5}, "alpha"),
+    ],
+)
+def test_compare_slices_refuses_unknown_views(slice_pair, arguments, message):
+    with pytest.raises(ValueError, match=message):
+        plotting.compare_slices(*slice_pair, **arguments)
+
+
+def test_compare_slices_refuses_slices_of_two_grids(slice_pair):
+    with pytest.raises(ValueError, match="resample"):
+        plotting.compare_slices(slice_pair[0], slice_pair[1][:-1])
+
+
+def test_fixed_moving_figure_names_its_three_panels(slice_pair):
+    figure = plotting.show_fixed_moving(*slice_pair, titles=["fixed: A", "moving: B"], title="T")
+    assert titles(figure) == ["fixed: A", "moving: B", "overlay: fixed magenta, moving green"]
+    assert figure._suptitle.get_text() == "T"
+
+
+def test_comparison_figure_has_a_checkerboard_and_a_difference_per_image(slice_pair):
+    fixed, moving = slice_pair
+    figure = plotting.show_comparisons(fixed, {"before": moving, "after": fixed})
+    assert titles(figure) == [
+        "before: checkerboard",
+        "before: fixed − moving",
+        "after: checkerboard",
+        "after: fixed − moving",
+    ]
+    assert figure.axes[-1].get_ylabel() == "intensity difference"  # the colour bar
+
+
+def test_image_row_shows_slices_transposed_and_pictures_as_they_are(slice_pair):
+    picture = np.zeros((5, 7, 3), np.uint8)
+    figure = plotting.show_images({"slice": slice_pair[0], "picture": picture}, title="row")
+    assert titles(figure) == ["slice", "picture"]
+    assert figure.axes[0].images[0].get_array().shape == slice_pair[0].T.shape
+    assert figure.axes[1].images[0].get_array().shape == picture.shape
+    with pytest.raises(ValueError, match="2D slice or an RGB picture"):
+        plotting.show_images({"volume": np.zeros((3, 3, 3, 3))})
+
+
+def test_warped_lattices_draw_the_lattice_over_the_image(slice_pair):
+    lattice = np.zeros_like(slice_pair[0])
+    lattice[::8] = 1.0
+    figure = plotting.show_warped_lattices({"identity": (slice_pair[0], lattice)})
+    assert titles(figure) == ["identity"] and len(figure.axes[0].images) == 2
+
+
+def test_joint_histogram_is_labelled_and_refuses_a_vector():
+    figure = plotting.show_joint_histogram(np.full((4, 4), 1 / 16), xlabel="T1", ylabel="FLAIR")
+    ax = figure.axes[0]
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("T1", "FLAIR")
+    assert figure.axes[1].get_ylabel() == "log10 p"
+    with pytest.raises(ValueError, match="2D"):
+        plotting.show_joint_histogram(np.ones(4))
+
+
+def test_cost_landscapes_put_moves_in_rows_metrics_in_columns_pairs_as_lines():
+    xs = np.linspace(-1, 1, 5)
+    landscape = {
+        (metric, pair, move): xs**2
+        for metric in ("mse", "mi")
+        for pair in ("A", "B")
+        for move in ("shift (mm)", "rotation (°)")
+    }
+    figure = plotting.show_cost_landscapes(
+        landscape, {"shift (mm)": xs, "rotation (°)": xs}, title="L"
+    )
+    assert len(figure.axes) == 4
+    first, last = figure.axes[0], figure.axes[-1]
+    assert (first.get_xlabel(), first.get_ylabel()) == ("shift (mm)", "MSE")
+    assert first.get_title() == "MSE (lower is better)"
+    assert (last.get_xlabel(), last.get_title()) == ("rotation (°)", "MI (higher is better)")
+    assert [line.get_label() for line in first.get_lines()[:2]] == ["A", "B"]
+
+
+def test_metric_curves_follow_each_level_one_after_the_other():
+    history = [
+        reg.LevelHistory("affine", 4, [0.1, 0.5, 0.6]),
+        reg.LevelHistory("affine", 2, [0.5]),
+    ]
+    ax = plotting.show_metric_curves(history, ylabel="NCC", title="curve").axes[0]
+    lines = ax.get_lines()
+    assert [line.get_label() for line in lines] == ["affine, shrink 4", "affine, shrink 2"]
+    assert list(lines[1].get_xdata()) == [3]
+    assert (ax.get_xlabel(), ax.get_ylabel(), ax.get_title()) == ("iteration", "NCC", "curve")
+
+
+def test_deformation_figure_shows_size_jacobian_and_arrows():
+    field = np.zeros((8, 8, 3, 3), np.float32)
+    field[..., 0] = 1.0
+    jacobian = np.ones((8, 8, 3))
+    figure = plotting.show_deformation(field, jacobian, np.zeros((8, 8, 3)), 1)
+    assert titles(figure)[:3] == [
+        "displacement magnitude",
+        "Jacobian determinant (<1 shrinks)",
+        "registered; u × 2",
+    ]
+    assert {ax.get_ylabel() for ax in figure.axes} >= {"|u| (mm)", "det J"}
+    with pytest.raises(ValueError, match="one grid"):
+        plotting.show_deformation(field, jacobian[:4], np.zeros((8, 8, 3)), 1)

@@ -121,12 +121,12 @@ def test_every_metric_has_a_non_zero_gradient_with_respect_to_the_moving_values(
 
 
 def test_the_gradient_reaches_the_translation_through_grid_sample():
-    image = exercises.blobs((32, 32))
+    image = reg.blobs((32, 32))
     t = torch.zeros(2, requires_grad=True)
     theta = torch.cat([torch.eye(2), t[:, None]], dim=1)[None]
     grid = F.affine_grid(theta, (1, 1, 32, 32), align_corners=True)
     warped = F.grid_sample(image[None, None], grid, align_corners=True)[0, 0]
-    reg.mse(warped, exercises.blobs((32, 32), (2.0, 0.0))).backward()
+    reg.mse(warped, reg.blobs((32, 32), (2.0, 0.0))).backward()
     assert t.grad[0].item() != 0.0  # the seed's cv2.warpAffine(..., t.item()) gives None
 
 
@@ -540,8 +540,6 @@ def test_the_t2_like_contrast_inverts_tissue_order(t1):
     assert t1_values[wm].mean() > t1_values[csf].mean()
     assert t2[csf].mean() > t2[wm].mean()
     assert np.all(t2[t1_values == 0] == 0)  # skull-stripped like the T1
-    with pytest.raises(ValueError, match="contrast"):
-        reg.mni_image("flair")
 
 
 def test_smooth_displacement_is_seeded_and_of_the_requested_size(t1):
@@ -623,3 +621,122 @@ def test_check_translation_registration_catches_the_inverted_direction(capsys):
     out = capsys.readouterr().out
     assert "✘ register_translation: 2 of 3 cases failed" in out
     assert "expected [3, -2], got [-3" in out
+
+
+# --- test pairs with a known relation, analytic images, folding, SimpleITK's B-spline ---
+
+
+def test_the_flair_like_template_is_not_a_monotonic_function_of_t1(t1):
+    flair = np.asarray(reg.mni_image("flair").dataobj)
+    labels = np.asarray(reg.mni_tissue_labels().dataobj)
+    t1_values = np.asarray(t1.dataobj)
+    means = {
+        name: (t1_values[labels == k].mean(), flair[labels == k].mean())
+        for k, name in [(1, "csf"), (2, "grey"), (3, "white")]
+    }
+    # T1 orders CSF < grey < white; FLAIR puts grey above white: no monotonic map between them.
+    assert means["csf"][0] < means["grey"][0] < means["white"][0]
+    assert means["csf"][1] < means["white"][1] < means["grey"][1]
+
+
+def test_ncc_is_low_but_mutual_information_high_for_the_flair_like_pair(t1):
+    from scipy import ndimage
+
+    inner = ndimage.binary_erosion(np.asarray(t1.dataobj) > 0.05, iterations=3)
+    a = torch.from_numpy(np.asarray(t1.dataobj)[inner])
+    b = torch.from_numpy(np.asarray(reg.mni_image("flair").dataobj)[inner])
+    b = b / b.max()
+    assert abs(reg.ncc(a, b).item()) < 0.4  # measured +0.26
+    assert reg.mutual_information(a, b).item() > 0.8  # measured 0.94 nats
+    shuffled = b[torch.randperm(len(b), generator=torch.Generator().manual_seed(0))]
+    assert reg.mutual_information(a, shuffled).item() < 0.1  # no alignment, no information
+
+
+def test_an_unknown_contrast_is_refused():
+    with pytest.raises(ValueError, match="flair"):
+        reg.mni_image("pd")
+
+
+def test_shifted_blobs_are_exact_copies_moved_by_whole_pixels():
+    image, moved_right = reg.blobs((48, 48)).numpy(), reg.blobs((48, 48), shift=(3, 0)).numpy()
+    assert np.allclose(moved_right[:, 3:], image[:, :-3], atol=1e-6)
+
+
+def test_blobs_and_rotate_slice_turn_the_same_way():
+    image = reg.blobs((48, 48)).numpy()
+    turned = reg.blobs((48, 48), rotation_deg=90).numpy()
+    assert np.allclose(turned, np.rot90(image, -1), atol=1e-6)
+    # Pixel centres land on pixel centres at 90 degrees, so even nearest is exact.
+    assert np.allclose(reg.rotate_slice(image, 90, order=0), turned, atol=1e-6)
+
+
+def test_interpolation_error_ranks_cubic_then_linear_then_nearest_against_the_exact_image():
+    once = {order: reg.interpolation_error(order, rotation_deg=10).mean() for order in (0, 1, 3)}
+    assert once[3] < once[1] / 5 and once[1] < once[0] / 5  # measured 0.00002, 0.0009, 0.010
+    assert all(reg.interpolation_error(order, rotation_deg=0).max() < 1e-6 for order in (0, 1, 3))
+
+
+def test_round_trips_hide_nearest_jumps_in_the_mean_but_not_in_the_maximum():
+    trips = {order: reg.interpolation_error(order, round_trips=6) for order in (0, 1, 3)}
+    assert trips[0].mean() < trips[1].mean()  # most nearest pixels come back exactly ...
+    assert trips[0].max() > 2 * trips[1].max() > 2 * trips[3].max()  # ... the rest jump
+    assert trips[1].mean() > 3 * reg.interpolation_error(1, round_trips=1).mean()  # blur adds up
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [{"order": 2}, {"order": 1, "round_trips": -1}],
+)
+def test_interpolation_error_refuses_orders_and_counts_it_does_not_have(arguments):
+    with pytest.raises(ValueError):
+        reg.interpolation_error(**arguments)
+
+
+def test_folding_is_read_from_the_jacobian(t1):
+    smooth = reg.smooth_displacement(t1, amplitude_mm=2.0, scale_mm=30.0, seed=0)
+    assert reg.folding(reg.jacobian_determinant(smooth, t1.affine)) == (
+        "det J > 0 everywhere: no folding"
+    )
+    x = np.arange(10.0)[:, None, None] * np.ones((10, 4, 4))
+    folded = np.zeros((10, 4, 4, 3))
+    folded[:5, ..., 0] = -2 * x[:5]  # u_x = -2 x in one half: det J = 1 - 2 = -1 there
+    jacobian = reg.jacobian_determinant(folded, np.eye(4))
+    message = reg.folding(jacobian)
+    count = int(np.count_nonzero(jacobian <= 0))
+    assert count > 0 and message.startswith(f"det J <= 0 in {count} voxels (")
+    with pytest.raises(ValueError, match="finite"):
+        reg.folding(np.array([1.0, np.nan]))
+
+
+@pytest.fixture(scope="module")
+def coarse_warped_pair():
+    """The 4 mm template and a smoothly warped copy of it (a known deformable problem)."""
+    fixed = reg.mni_image("t1", spacing_mm=4.0)
+    field = reg.smooth_displacement(fixed, amplitude_mm=4.0, scale_mm=40.0, seed=3)
+    moving = reg.resample(fixed, fixed, np.eye(4), displacement=field, order=3)
+    identity = reg.RegistrationResult(matrix=np.eye(4), warped=moving)
+    return fixed, moving, identity
+
+
+def test_simpleitk_bspline_brings_a_warped_copy_closer_and_repeats_exactly(coarse_warped_pair):
+    fixed, moving, identity = coarse_warped_pair
+    options = {"grid_mm": 40, "iterations": 15, "shrink": 1, "sampling": 0.3}
+    first = reg.register_simpleitk_bspline(fixed, moving, identity, **options)
+    second = reg.register_simpleitk_bspline(fixed, moving, identity, **options)
+    assert first.displacement.shape == (*fixed.shape, 3)
+    assert np.array_equal(first.displacement, second.displacement)  # one thread: same sums
+
+    def error(image):
+        return np.abs(np.asarray(image.dataobj) - np.asarray(fixed.dataobj)).mean()
+
+    assert error(first.warped) < 0.8 * error(moving)
+    assert reg.folding(reg.jacobian_determinant(first.displacement, fixed.affine)).startswith(
+        "det J > 0"
+    )
+
+
+@pytest.mark.parametrize("arguments", [{"grid_mm": 0}, {"iterations": 0}, {"seed": 0}])
+def test_simpleitk_bspline_refuses_settings_that_cannot_work(coarse_warped_pair, arguments):
+    fixed, moving, identity = coarse_warped_pair
+    with pytest.raises(ValueError):
+        reg.register_simpleitk_bspline(fixed, moving, identity, **arguments)

@@ -32,12 +32,14 @@ One idea per module; every public name is re-exported here, so
 - `descent`: `register` itself and `metric_values` (its cost landscape);
 - `result`: `RegistrationResult` and `LevelHistory`;
 - `accuracy`: `target_registration_error`, `landmark_error`, `jacobian_determinant`,
-  `checkerboard`;
+  `folding`, `checkerboard`;
 - `features`: feature-based 2D registration of slices with OpenCV (`match_features`);
 - `simpleitk`: SimpleITK's ``ImageRegistrationMethod`` on the same images, the reference
-  (`register_simpleitk`);
+  (`register_simpleitk`, and `register_simpleitk_bspline` for its B-spline step);
 - `mni_pairs`: test pairs with a known answer from the MNI152 template (`mni_image`,
-  `mni_tissue_labels`, `smooth_displacement`; see `course_utils.synth`).
+  `mni_tissue_labels`, `smooth_displacement`; see `course_utils.synth`);
+- `phantoms`: analytic 2D test images (`blobs`), `rotate_slice` and `interpolation_error`
+  (an interpolation order scored against the exact continuous image).
 
 Used by notebook 05 (image registration) and ``benchmarks/registration.py``.
 """
@@ -48,10 +50,17 @@ from __future__ import annotations
 # (`exercises` runs its registration check under `registration.torch_threads`).
 from ..geometry import LPS_TO_RAS, voxel_sizes  # noqa: F401
 from ..threads import torch_threads  # noqa: F401
-from .accuracy import checkerboard, jacobian_determinant, landmark_error, target_registration_error
+from .accuracy import (
+    checkerboard,
+    folding,
+    jacobian_determinant,
+    landmark_error,
+    target_registration_error,
+)
 from .descent import metric_values, register
 from .features import FeatureMatch, draw_matches, match_features, slice_to_world_matrix
 from .mni_pairs import mni_image, mni_tissue_labels, smooth_displacement
+from .phantoms import blobs, interpolation_error, rotate_slice
 from .result import LevelHistory, RegistrationResult
 from .settings import METRICS, TRANSFORMS, RegistrationSettings
 from .similarity import (
@@ -63,7 +72,12 @@ from .similarity import (
     ncc,
     parzen_weights,
 )
-from .simpleitk import register_simpleitk, simpleitk_matrix, to_simpleitk
+from .simpleitk import (
+    register_simpleitk,
+    register_simpleitk_bspline,
+    simpleitk_matrix,
+    to_simpleitk,
+)
 from .spatial import (
     affine_matrix,
     centre_of_mass,
@@ -81,6 +95,7 @@ __all__ = [
     "FeatureMatch",
     "register",
     "register_simpleitk",
+    "register_simpleitk_bspline",
     "metric_values",
     "resample",
     "world_transform_matrix",
@@ -102,8 +117,12 @@ __all__ = [
     "target_registration_error",
     "landmark_error",
     "jacobian_determinant",
+    "folding",
     "checkerboard",
     "mni_image",
     "mni_tissue_labels",
     "smooth_displacement",
+    "blobs",
+    "rotate_slice",
+    "interpolation_error",
 ]

@@ -2,7 +2,8 @@
 
 `target_registration_error` compares an estimated transform with a known one at target
 points (Fitzpatrick and West, 2001); `landmark_error` scores it against paired landmarks;
-`jacobian_determinant` shows where a displacement field compresses, expands or folds;
+`jacobian_determinant` shows where a displacement field compresses, expands or folds, and
+`folding` says from it whether (and where) space folds;
 `checkerboard` interleaves two slices so misalignment shows as broken edges.
 """
 
@@ -17,6 +18,7 @@ __all__ = [
     "target_registration_error",
     "landmark_error",
     "jacobian_determinant",
+    "folding",
     "checkerboard",
 ]
 
@@ -83,6 +85,30 @@ def jacobian_determinant(displacement: np.ndarray, affine: np.ndarray) -> np.nda
     per_voxel = np.stack(np.gradient(field_, axis=(0, 1, 2)), axis=-1)  # (..., 3 comp, 3 ijk)
     per_mm = per_voxel @ np.linalg.inv(np.asarray(affine, float)[:3, :3])
     return np.linalg.det(np.eye(3) + per_mm)
+
+
+def folding(jacobian: np.ndarray) -> str:
+    """A sentence, computed from ``jacobian`` (any shape), on whether the mapping folds.
+
+    ``jacobian`` holds Jacobian determinants (`jacobian_determinant`); a voxel folds where
+    its determinant is 0 or less. Returns ``"det J > 0 everywhere: no folding"`` or, for
+    example, ``"det J <= 0 in 12 voxels (0.01 %): it folds"``.
+
+    Examples
+    --------
+    >>> folding(np.array([0.5, 1.2]))
+    'det J > 0 everywhere: no folding'
+    >>> folding(np.array([0.5, -0.1, 1.0, 1.0]))
+    'det J <= 0 in 1 voxel (25.00 %): it folds'
+    """
+    values = np.asarray(jacobian, float)
+    if values.size == 0 or np.isnan(values).any():
+        raise ValueError(f"folding needs finite Jacobian determinants, got shape {values.shape}.")
+    folded = int(np.count_nonzero(values <= 0))
+    if folded == 0:
+        return "det J > 0 everywhere: no folding"
+    share = 100 * folded / values.size
+    return f"det J <= 0 in {folded} voxel{'s' if folded > 1 else ''} ({share:.2f} %): it folds"
 
 
 def checkerboard(a: np.ndarray, b: np.ndarray, squares: int = 8) -> np.ndarray:

@@ -1,47 +1,56 @@
 """Test pairs with a known answer, from the MNI152 template.
 
-`mni_image` gives the template as a T1 or a T2-like contrast (the same voxels, another
-modality), `mni_tissue_labels` its hard tissue labels, and `smooth_displacement` a smooth
+`mni_image` gives the template as a T1, T2-like or FLAIR-like contrast (the same voxels,
+another modality), `mni_tissue_labels` its hard tissue labels, and `smooth_displacement` a smooth
 random field to warp it with; a known `random_affine` completes the pair. The template and
 the smooth noise come from `course_utils.synth`.
 """
 
 from __future__ import annotations
 
-from typing import Literal
-
 import nibabel as nib
 import numpy as np
 
+from .. import brats
 from ..geometry import voxel_sizes
 
 __all__ = ["mni_image", "mni_tissue_labels", "smooth_displacement"]
 
 
-def mni_image(contrast: Literal["t1", "t2"] = "t1", spacing_mm: float = 2.0) -> nib.Nifti1Image:
+def mni_image(contrast: str = brats.T1, spacing_mm: float = 2.0) -> nib.Nifti1Image:
     """The MNI152 2009 template (brain-extracted) as a float32 image, RAS+, ``spacing_mm`` grid.
 
-    ``"t1"`` is the template itself (white matter brightest, in [0, 1]); ``"t2"`` is a T2-like
-    contrast made from its tissue maps with SynthBraTS's intensities (CSF brightest, white
-    matter darkest), the template's fine detail inverted: a second modality whose voxels
-    correspond exactly to the first. 98 x 116 x 94 voxels at 2 mm.
+    ``"t1"`` is the template itself (white matter brightest, in [0, 1]). ``"t2"`` and
+    ``"flair"`` are second modalities whose voxels correspond exactly to the first, made from
+    the template's tissue maps with SynthBraTS's intensities (`synth.TISSUE_INTENSITY`) plus
+    the template's fine detail weighted as SynthBraTS does (`synth.DETAIL_WEIGHT`):
+    ``"t2"`` has CSF brightest and white matter darkest, the T1 order reversed (a monotonic,
+    decreasing relation); ``"flair"`` has CSF darkest and grey matter brightest, so its
+    relation to T1 is **not** monotonic (dark, bright, mid for CSF, grey, white). 98 x 116 x
+    94 voxels at 2 mm.
+
+    Examples
+    --------
+    >>> mni_image("flair").shape
+    (98, 116, 94)
     """
     from .. import synth
 
     template = synth.load_template(spacing_mm)
     t1 = np.asarray(template.t1, np.float32)
-    if contrast == "t1":
-        values = t1
-    elif contrast == "t2":
-        gm, wm = np.asarray(template.gm), np.asarray(template.wm)
-        csf = np.clip(np.asarray(template.brain) - gm - wm, 0, 1)
-        level = {name: synth.TISSUE_INTENSITY[name] for name in ("csf", "gm", "wm")}
-        model_t1 = sum(m * level[n][0] for m, n in ((csf, "csf"), (gm, "gm"), (wm, "wm")))
-        model_t2 = sum(m * level[n][2] for m, n in ((csf, "csf"), (gm, "gm"), (wm, "wm")))
-        detail = (t1 - model_t1) * (t1 > 0)
-        values = np.clip(model_t2 + synth.DETAIL_WEIGHT[2] * detail, 0, None) * (t1 > 0)
-    else:
-        raise ValueError(f"contrast={contrast!r}: choose 't1' or 't2'.")
+    if contrast == brats.T1:
+        return nib.Nifti1Image(t1, np.array(template.affine))
+    if contrast not in (brats.T2, brats.FLAIR):
+        choices = ", ".join(repr(name) for name in (brats.T1, brats.T2, brats.FLAIR))
+        raise ValueError(f"contrast={contrast!r}: choose one of {choices}.")
+    column = synth.GENERATION_ORDER.index(contrast)
+    gm, wm = np.asarray(template.gm), np.asarray(template.wm)
+    csf = np.clip(np.asarray(template.brain) - gm - wm, 0, 1)
+    tissues = ((csf, "csf"), (gm, "gm"), (wm, "wm"))
+    model_t1 = sum(m * synth.TISSUE_INTENSITY[n][0] for m, n in tissues)
+    model = sum(m * synth.TISSUE_INTENSITY[n][column] for m, n in tissues)
+    detail = (t1 - model_t1) * (t1 > 0)
+    values = np.clip(model + synth.DETAIL_WEIGHT[column] * detail, 0, None) * (t1 > 0)
     return nib.Nifti1Image(values.astype(np.float32), np.array(template.affine))
 
 

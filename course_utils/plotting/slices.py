@@ -1,4 +1,4 @@
-"""Static figures: slices, orthogonal views, label overlays and contrast montages.
+"""Static figures of volumes: slices, orthogonal views, label overlays, contrast montages.
 
 Every function takes a ``nibabel`` image (or a plain array), returns its ``Figure`` and
 accepts an ``ax`` (or ``axes``) to draw into. Images are shown in the neurological
@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 import nibabel as nib
 import numpy as np
 
-from . import brats
+from .. import brats
 
 __all__ = [
     "LABEL_COLOURS",
