@@ -46,7 +46,6 @@ from .dicom_in_depth import (
 from .files_to_tensors import brats_regions, check_brats_regions, check_zscore, zscore_brain
 from .framework import Case, check, course_version, difference, run_cases, same
 from .image_registration import (
-    blobs,  # noqa: F401  notebook 05's test images, not public (tests/test_public_api.py)
     check_ncc,
     check_translation_registration,
     register_translation,

@@ -1,5 +1,5 @@
 """Notebook 05's exercises: normalised cross-correlation, and a translation found by
-gradient descent through ``grid_sample`` (`blobs` draws its test images).
+gradient descent through ``grid_sample`` (`registration.blobs` draws its test images).
 
 Each ``check_<name>`` runs the learner's function on small hand-computed cases (see
 `course_utils.exercises.framework.check`); the functions after the checks are the
@@ -76,23 +76,6 @@ def check_ncc(function: Callable) -> Callable:
     return check("ncc", function, cases, ncc, run=run)
 
 
-def blobs(shape: tuple[int, int], shift: tuple[float, float] = (0.0, 0.0)):
-    """A smooth 2D test image (float32 tensor ``(H, W)``): Gaussian blobs, moved by ``shift``.
-
-    ``shift`` is ``(dx, dy)`` pixels along columns and rows; the blobs are drawn analytically,
-    so a shifted image is exact, with no interpolation.
-    """
-    import torch
-
-    rows, columns = np.mgrid[0 : shape[0], 0 : shape[1]].astype(np.float64)
-    centres = [(14.0, 15.0, 5.0, 1.0), (30.0, 22.0, 4.0, 0.7), (20.0, 33.0, 6.0, 0.5)]
-    image = np.zeros(shape)
-    for row, column, sigma, height in centres:
-        distance2 = (columns - column - shift[0]) ** 2 + (rows - row - shift[1]) ** 2
-        image += height * np.exp(-distance2 / (2 * sigma**2))
-    return torch.tensor(image, dtype=torch.float32)
-
-
 def check_translation_registration(function: Callable, tolerance_px: float = 0.1) -> Callable:
     """Notebook 05: ``function(fixed, moving)`` finds the translation ``(tx, ty)`` in pixels
     (along columns and rows) such that ``moving`` sampled at ``(x + tx, y + ty)`` matches
@@ -101,7 +84,7 @@ def check_translation_registration(function: Callable, tolerance_px: float = 0.1
     Returns the function later cells use.
     """
 
-    from ..registration import torch_threads
+    from ..registration import blobs, torch_threads
 
     def run(fixed, moving, expected):
         with torch_threads(1):  # 48 x 48 images: a second thread only adds waiting
