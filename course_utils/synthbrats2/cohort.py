@@ -16,6 +16,7 @@ import numpy as np
 from scipy import ndimage
 
 from .. import files
+from ..heap import release_free_memory
 from ..synth.cohort import nifti_gz_bytes, subject_id
 from ..synth.contrasts import GENERATION_ORDER as MODALITIES  # the generator's order (its draws)
 from ..synth.subject import to_nifti
@@ -76,6 +77,7 @@ def simulate(seed: int | Sequence[int], spacing_mm: float = 2.0):
     the mimic maps (`MIMICS`) and ``mimic`` (their maximum); ``seg_exact`` (uint8, the labels
     without rater noise); ``facts`` (a JSON-able dict: kind, foci, volumes, scanner draws).
     """
+    release_free_memory()  # make room: a subject's temporaries are ~0.2 GB at 2 mm
     s = float(spacing_mm)
     rng = np.random.default_rng(seed)
     template = load_template(s)
@@ -135,6 +137,7 @@ def simulate(seed: int | Sequence[int], spacing_mm: float = 2.0):
     truth.update({k: v for k, v in full_parts.items() if not k.startswith("texture")})
     truth.update(mimics)
     truth.update(mimic=mimic, seg_exact=seg_exact, facts=facts)
+    release_free_memory()  # the simulation's temporaries: back to the system (`heap`)
     return arrays, truth
 
 

@@ -29,6 +29,7 @@ from ..brats import REGIONS
 from ..datasets import GLI_EDITIONS, BraTSDataset, regions_to_classes
 from ..datasets.labels import lookup_regions
 from ..geometry import voxel_sizes
+from ..heap import release_free_memory
 from ..metrics import MetricTracker, region_metrics
 from ..patches import sliding_window_inference
 from .checkpoints import load_model
@@ -94,7 +95,10 @@ def predict_subject(
         batch_size=batch_size,
         progress=progress,
     )
-    return torch.sigmoid(logits[0]).cpu()
+    probabilities = torch.sigmoid(logits[0]).cpu()
+    del logits
+    release_free_memory()  # the windows' activations: back to the system (`heap`)
+    return probabilities
 
 
 def subject_metrics(probabilities: torch.Tensor, classes: torch.Tensor, spacing) -> dict:
