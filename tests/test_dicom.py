@@ -19,6 +19,9 @@ def test_header_table_groups_elements_by_information_model_level():
     ds = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
     table = dicom.header_table(ds)
     assert table.category("patient")["PatientName"] == "CompressedSamples^CT1"
+    # age and weight change between visits: the Patient Study module (PS3.3 C.7.2.2)
+    assert "PatientAge" in table.category("study")
+    assert "PatientAge" not in table.category("patient")
     assert table.category("series")["Modality"] == "CT"
     assert table.category("equipment")["Manufacturer"] == "GE MEDICAL SYSTEMS"
     assert table.category("image")["Rows"] == "128"

@@ -10,16 +10,14 @@ __all__ = ["HEADER_CATEGORIES", "HeaderTable", "header_table"]
 
 
 # Keywords of the commonest elements of each information-model level (PS3.3 modules:
-# Patient, General Study, General Series, General Equipment, and the image-level modules).
+# Patient; General Study and Patient Study; General Series; General Equipment; and the
+# image-level modules).
 HEADER_CATEGORIES: dict[str, tuple[str, ...]] = {
     "patient": (
         "PatientName",
         "PatientID",
         "PatientBirthDate",
         "PatientSex",
-        "PatientAge",
-        "PatientWeight",
-        "PatientSize",
         "OtherPatientIDs",
         "EthnicGroup",
         "PatientComments",
@@ -32,6 +30,10 @@ HEADER_CATEGORIES: dict[str, tuple[str, ...]] = {
         "AccessionNumber",
         "ReferringPhysicianName",
         "StudyDescription",
+        # the Patient Study module (PS3.3 C.7.2.2): they change from visit to visit
+        "PatientAge",
+        "PatientWeight",
+        "PatientSize",
     ),
     "series": (
         "Modality",
