@@ -62,9 +62,10 @@ def test_compose_releases_after_each_sample(monkeypatch):
     import torch
 
     from course_utils import transforms
+    from course_utils.transforms import compose
 
     calls = []
-    monkeypatch.setattr(transforms, "release_free_memory", lambda: calls.append(1))
+    monkeypatch.setattr(compose, "release_free_memory", lambda: calls.append(1))
     augment = transforms.Compose([transforms.RandomFlip(p=1.0)])
     augment({"image": torch.zeros(1, 2, 2, 2)}, transforms.sample_generator(0))
     assert calls == [1]

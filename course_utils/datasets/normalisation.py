@@ -16,7 +16,7 @@ import math
 import numpy as np
 import torch
 
-from ..transforms import channel_view
+from ..transforms.base import channel_view
 from ._types import Array
 
 __all__ = [
