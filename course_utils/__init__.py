@@ -19,12 +19,15 @@ shows them in layers: files in, data, tensors, methods, training; display and te
 - ``io``: ``load_volume`` for every format, writers; ``dicom/``: headers, raw anatomy,
   pixel values, one file as a volume, enhanced multi-frame (``dicom.multiframe``, also
   ``course_utils.multiframe``), Siemens mosaics (``dicom.mosaic``, also
-  ``course_utils.mosaic``); ``series``: DICOM series assembly; ``deidentify``: PS3.15
-  Annex E, Table E.1-1 as data
+  ``course_utils.mosaic``); ``series``: DICOM series assembly; ``deidentify/``: PS3.15
+  Annex E (``annex_e`` Table E.1-1 as data, ``dates``, ``uids``, ``cleaner``, ``burned_in``,
+  ``profile`` = ``anonymize``, ``folder`` = ``anonymize_series``)
 - ``datasets/``: BraTS 2021 / MSD Task01 / SynthBraTS as torch datasets (``layouts``,
   ``labels`` -> regions, ``normalisation``, ``reading``, ``volume_dataset``,
-  ``slice_dataset``, ``patch_dataset``); ``transforms``: seeded 3D augmentation of image and
-  label together
+  ``slice_dataset``, ``patch_dataset``); ``transforms/``: seeded 3D augmentation of image
+  and label together (``generators`` ``sample_generator``, ``base`` the item contract and
+  ``RandomTransform``, ``warping`` voxel-space sampling matrices and ``warp``, ``spatial``,
+  ``intensity``, ``resolution`` ``RandomResample``, ``compose`` ``Compose`` and the two recipes)
 - ``registration/``: rigid, affine and deformable registration in PyTorch, world mm
   (``similarity`` MSE/NCC/MI, ``spatial``, ``settings``, ``pyramid``, ``models``,
   ``optimise``, ``descent`` = ``register``, ``accuracy`` TRE, ``features`` OpenCV,
@@ -32,12 +35,14 @@ shows them in layers: files in, data, tensors, methods, training; display and te
 - ``patches/``: patch grids (``grid``), ``stitching``, ``sampling``, ``sliding_window``
   inference, ``memory``; the CPU copy machinery in the private ``_copy``
 - ``unet/``: the U-Net (2D/3D): ``blocks``, ``head``, ``nets``; ``losses``: soft Dice,
-  Dice + CE/BCE; ``metrics``: Dice, sensitivity, specificity, HD95 in mm, lesion-wise Dice
-  and HD95 (BraTS 2023, defined in ``lesionwise``); ``training/``: ``course-utils
+  Dice + CE/BCE; ``metrics/``: ``overlap`` (Dice, sensitivity, specificity),
+  ``hausdorff`` (HD95 in mm), ``regions``, ``tracker``; lesion-wise Dice and HD95 (BraTS 2023,
+  defined in ``lesionwise``); ``training/``: ``course-utils
   train``/``evaluate`` (``config``, ``loop``, ``distributed`` torchrun, ``checkpoints``,
   ``evaluation``, ``run_folder``); ``inference``: prediction at the checkpoint's spacing and back,
-  co-registration of separate series; ``predict``: ``course-utils predict`` on unlabelled
-  subjects; ``acquisition``: a subject as four moved DICOM series with a known answer
+  co-registration of separate series; ``predict/``: ``course-utils predict`` on unlabelled
+  subjects (``checks``, ``reference_grid``, ``outputs``, ``subject`` = ``predict_files``,
+  ``folders`` = ``predict_folder``); ``acquisition``: a subject as four moved DICOM series with a known answer
 - ``plotting``: static figures; ``viewers``: ipywidgets viewers
 - ``exercises``: the checks behind every exercise (``framework`` and one module per notebook)
 - ``seeding``: ``seed_everything``; ``environment``: the install check
