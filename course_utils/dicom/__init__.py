@@ -12,11 +12,14 @@
   normalises direction cosines (within 1e-3); `affine_from` builds the voxel -> LPS affine.
   A file that nothing places in the patient is refused (`GeometryError`), never given a
   made-up identity affine;
-- `multiframe`: enhanced multi-frame DICOM (functional groups), `write_enhanced_mr`;
+- `multiframe`: enhanced multi-frame DICOM read from its functional groups,
+  `read_multiframe`;
+- `enhanced_mr`: `write_enhanced_mr` writes a 3D image as one Enhanced MR file;
 - `mosaic`: Siemens mosaics, unpacked with the CSA header.
 
 ``course_utils.multiframe`` and ``course_utils.mosaic`` still work (the notebooks import
-them): they give the very objects of ``course_utils.dicom.multiframe`` and ``.mosaic``.
+them): they give the very objects of ``course_utils.dicom.multiframe`` (and
+``.enhanced_mr``'s writer) and ``.mosaic``.
 Whole series are assembled by ``course_utils.series``; de-identification lives in
 ``course_utils.deidentify``.
 
