@@ -38,13 +38,13 @@ import torch
 from . import brats, files, io
 from .datasets import GLI_EDITIONS, detect_layout, regions_to_classes
 from .datasets.layouts import msd_channels, nifti_file, nifti_stem
-from .datasets.reading import AFFINE_TOLERANCE, canonical
 from .errors import (
     CourseDataError,
     GeometryMismatchError,
     IncompleteSubjectError,
     SeriesError,
 )
+from .geometry import AFFINE_TOLERANCE, canonical
 
 __all__ = ["REFERENCE", "GRIDS", "REGISTER", "predict_files", "predict_folder", "output_paths"]
 
