@@ -31,33 +31,10 @@ Used by notebooks 01, 02 and 03.
 
 from __future__ import annotations
 
-from .anatomy import FileAnatomy, RawElement, file_anatomy
-from .headers import HEADER_CATEGORIES, HeaderTable, header_table
-from .pixels import decoder_package, pixel_values, raw_value, transfer_syntax_info
-from .volume import (
-    DicomVolume,
-    affine_from,
-    read_dataset,
-    read_file_volume,
-    slice_geometry,
-    unit_directions,
-)
+from . import anatomy, headers, pixels, volume
+from .anatomy import *  # noqa: F403
+from .headers import *  # noqa: F403
+from .pixels import *  # noqa: F403
+from .volume import *  # noqa: F403
 
-__all__ = [
-    "HEADER_CATEGORIES",
-    "HeaderTable",
-    "header_table",
-    "RawElement",
-    "FileAnatomy",
-    "file_anatomy",
-    "DicomVolume",
-    "read_dataset",
-    "read_file_volume",
-    "pixel_values",
-    "decoder_package",
-    "transfer_syntax_info",
-    "slice_geometry",
-    "unit_directions",
-    "affine_from",
-    "raw_value",
-]
+__all__ = [*headers.__all__, *anatomy.__all__, *pixels.__all__, *volume.__all__]
