@@ -149,6 +149,7 @@ examples:
 """
 
 
+# Long because it declares every option of `course-utils predict`, one add_argument each.
 def add_predict_parser(commands) -> None:
     from .predict import GRIDS, REGISTER
 

@@ -1,4 +1,4 @@
-"""Geometry conventions, once: LPS <-> RAS, voxel sizes, voxel <-> world coordinates.
+"""Geometry conventions, once: LPS <-> RAS, voxel sizes, voxel <-> world, RAS+ voxel order.
 
 The course's currency is an affine that maps voxel indices ``(i, j, k)`` to **RAS+ world
 millimetres** (x towards the subject's Right, y Anterior, z Superior), as NIfTI and nibabel
@@ -11,6 +11,9 @@ applied once, where LPS data enters or leaves the course.
   anisotropic grids, where the header's diagonal or the first column alone is not.
 - `voxel_to_world`, `world_to_voxel`: ``nibabel.affines.apply_affine`` with the affine or its
   inverse, on any number of points.
+- `canonical`: an image reoriented to the closest RAS+ voxel order
+  (``nibabel.as_closest_canonical``), the order every tensor of the course uses;
+- `AFFINE_TOLERANCE`: how far two affines may differ and still describe one grid.
 
 After nibabel's coordinate-systems tutorial (https://nipy.org/nibabel/coordinate_systems.html)
 and ``nibabel.affines``. Used by `io`, `registration`, `synth` and `training`; notebook 03
@@ -19,17 +22,29 @@ teaches these conventions.
 
 from __future__ import annotations
 
+import nibabel as nib
 import numpy as np
 from nibabel.affines import apply_affine
 from nibabel.affines import voxel_sizes as nibabel_voxel_sizes
 
-__all__ = ["LPS_TO_RAS", "voxel_sizes", "voxel_to_world", "world_to_voxel"]
+__all__ = [
+    "LPS_TO_RAS",
+    "AFFINE_TOLERANCE",
+    "voxel_sizes",
+    "voxel_to_world",
+    "world_to_voxel",
+    "canonical",
+]
 
 #: Flips x and y: ``LPS_TO_RAS @ affine_lps`` is the RAS+ affine, and, since the matrix is its
 #: own inverse, ``LPS_TO_RAS @ affine_ras`` is the LPS+ one. A 3D point ``p`` maps the same way:
 #: ``LPS_TO_RAS[:3, :3] @ p``. Read-only.
 LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
 LPS_TO_RAS.setflags(write=False)
+
+#: Largest difference (mm, or direction cosine) allowed between two affines of one grid, e.g.
+#: an image's and its label's.
+AFFINE_TOLERANCE = 1e-3
 
 
 def _affine(affine) -> np.ndarray:
@@ -116,3 +131,13 @@ def world_to_voxel(affine, xyz) -> np.ndarray:
     array([45.5, 63. , 36. ])
     """
     return apply_affine(np.linalg.inv(_affine(affine)), np.asarray(xyz, dtype=np.float64))
+
+
+def canonical(image: nib.Nifti1Image) -> nib.Nifti1Image:
+    """``image`` reoriented to the closest RAS+ voxel order (the same object if it already is).
+
+    Array axes 0, 1, 2 then run towards the subject's Right, Anterior and Superior (the
+    closest of each to the voxel axes; an oblique grid stays oblique), as
+    ``nibabel.as_closest_canonical`` does.
+    """
+    return nib.as_closest_canonical(image)

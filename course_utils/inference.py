@@ -299,39 +299,20 @@ def predict_on_input_grid(
     shape = tuple(image.shape[1:])
     clock = time.perf_counter()
     seconds = {}
-    if resampled:
-        model_shape, model_affine = grid_at_spacing(shape, affine, target)
-        values = resample_channels(image.numpy(), affine, model_shape, model_affine, order=1)
-        image = torch.from_numpy(values)
-    else:
-        model_shape, model_affine = shape, affine
+    image, (model_shape, model_affine) = _to_model_grid(image, affine, target, resampled)
     if brain_mask:
         image = image * torch.from_numpy(robust_brain_mask(image))[None]
     image = normalise_image(image, input_record["normalisation"])
     seconds["resample_and_normalise"] = time.perf_counter() - clock
-    device = next(model.parameters()).device
-    model.eval()
-    with torch.no_grad():
-        logits = sliding_window_inference(
-            model,
-            image[None].to(device),
-            patch_size=int(input_record["patch_size"]),
-            overlap=overlap,
-            batch_size=batch_size,
-            progress=progress,
-        )
-    probabilities = torch.sigmoid(logits[0]).cpu()
-    del logits, image
+    probabilities = _window_probabilities(
+        model, image, int(input_record["patch_size"]), overlap, batch_size, progress
+    )
+    del image
     seconds["windows"] = time.perf_counter() - clock - sum(seconds.values())
     out_shape, out_affine = (shape, affine) if output_grid is None else output_grid
-    same = tuple(out_shape) == tuple(model_shape) and np.allclose(
-        out_affine, model_affine, atol=1e-6
+    probabilities = _to_output_grid(
+        probabilities, (model_shape, model_affine), (tuple(out_shape), out_affine)
     )
-    if not same:
-        back = resample_channels(
-            probabilities.numpy(), model_affine, tuple(out_shape), out_affine, order=1
-        )
-        probabilities = torch.from_numpy(np.clip(back, 0.0, 1.0))
     seconds["resample_back"] = time.perf_counter() - clock - sum(seconds.values())
     info = {
         "input_spacing_mm": [round(float(s), 4) for s in spacing],
@@ -343,3 +324,64 @@ def predict_on_input_grid(
         "seconds": {stage: round(t, 2) for stage, t in seconds.items()},
     }
     return probabilities, info
+
+
+def _to_model_grid(
+    image: torch.Tensor, affine: np.ndarray, spacing_mm: np.ndarray, resample: bool
+) -> tuple[torch.Tensor, tuple[tuple[int, ...], np.ndarray]]:
+    """``image`` (float32 ``(C, D, H, W)``) on the grid of ``spacing_mm`` voxels, and that grid.
+
+    Linear interpolation onto `grid_at_spacing`'s grid when ``resample``; else ``image`` and
+    its own grid unchanged.
+    """
+    shape = tuple(image.shape[1:])
+    if not resample:
+        return image, (shape, affine)
+    model_shape, model_affine = grid_at_spacing(shape, affine, spacing_mm)
+    values = resample_channels(image.numpy(), affine, model_shape, model_affine, order=1)
+    return torch.from_numpy(values), (model_shape, model_affine)
+
+
+def _window_probabilities(
+    model: nn.Module,
+    image: torch.Tensor,
+    patch_size: int,
+    overlap: float,
+    batch_size: int,
+    progress: bool,
+) -> torch.Tensor:
+    """Sigmoid of the sliding-window logits of one normalised image: float32 ``(3, D, H, W)``."""
+    device = next(model.parameters()).device
+    model.eval()
+    with torch.no_grad():
+        logits = sliding_window_inference(
+            model,
+            image[None].to(device),
+            patch_size=patch_size,
+            overlap=overlap,
+            batch_size=batch_size,
+            progress=progress,
+        )
+    return torch.sigmoid(logits[0]).cpu()
+
+
+def _to_output_grid(
+    probabilities: torch.Tensor,
+    model_grid: tuple[tuple[int, ...], np.ndarray],
+    output_grid: tuple[tuple[int, ...], np.ndarray],
+) -> torch.Tensor:
+    """Probabilities moved from the model's grid to ``output_grid`` (linear, clipped to [0, 1]).
+
+    Both grids are ``(shape, affine)``; when they agree (affines within 1e-6) the probabilities
+    come back unchanged.
+    """
+    (model_shape, model_affine), (out_shape, out_affine) = model_grid, output_grid
+    same = tuple(out_shape) == tuple(model_shape) and np.allclose(
+        out_affine, model_affine, atol=1e-6
+    )
+    if same:
+        return probabilities
+    back = resample_channels(
+        probabilities.numpy(), model_affine, tuple(out_shape), out_affine, order=1
+    )
+    return torch.from_numpy(np.clip(back, 0.0, 1.0))

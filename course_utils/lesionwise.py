@@ -255,18 +255,41 @@ def lesionwise_scores(
             f"lesion-wise scores need 3D masks (D, H, W), one region; got shape {pred.shape}."
         )
     spacing = as_spacing(spacing_mm, 3)
-    voxel_mm3 = float(np.prod(spacing))
     structure = dilation_structure(spacing, dilation_mm)
-    connectivity = LESION_CONNECTIVITY
-    groups, _ = ndimage.label(dilate(truth, structure), connectivity)
-    lesions = number_in_order(np.where(truth, groups, 0))
-    components, n_components = ndimage.label(pred, connectivity)
+    lesions = _truth_lesions(truth, structure)
+    components, n_components = ndimage.label(pred, LESION_CONNECTIVITY)
+    entries, matched = _score_truth_lesions(
+        lesions, components, structure, spacing, min_lesion_mm3, penalty_hd95_mm
+    )
+    entries += _false_positives(components, n_components, matched, spacing, penalty_hd95_mm)
+    return _mean_scores(entries)
+
+
+def _truth_lesions(truth: np.ndarray, structure: np.ndarray) -> np.ndarray:
+    """Truth lesions numbered 1, 2, ...: the truth voxels of each component of its dilation."""
+    from scipy import ndimage
+
+    groups, _ = ndimage.label(dilate(truth, structure), LESION_CONNECTIVITY)
+    return number_in_order(np.where(truth, groups, 0))
+
+
+def _score_truth_lesions(
+    lesions: np.ndarray,
+    components: np.ndarray,
+    structure: np.ndarray,
+    spacing: np.ndarray,
+    min_lesion_mm3: float,
+    penalty_hd95_mm: float,
+) -> tuple[list[Lesion], set[int]]:
+    """One `Lesion` per truth lesion, and the ids of the predicted components that matched."""
+    from scipy import ndimage
+
+    voxel_mm3 = float(np.prod(spacing))
     component_boxes = ndimage.find_objects(components)
     margin = [n // 2 for n in structure.shape]
-
     entries, matched = [], set()
     for number, box in enumerate(ndimage.find_objects(lesions), start=1):
-        reach = grow(box, margin, truth.shape)
+        reach = grow(box, margin, lesions.shape)
         touched = dilate(lesions[reach] == number, structure)
         ids = [int(i) for i in np.unique(components[reach][touched]) if i]
         matched.update(ids)
@@ -289,10 +312,30 @@ def lesionwise_scores(
                 hd95_mm=hausdorff95(found, lesion, spacing, empty_value=penalty_hd95_mm),
             )
         )
+    return entries, matched
+
+
+def _false_positives(
+    components: np.ndarray,
+    n_components: int,
+    matched: set[int],
+    spacing: np.ndarray,
+    penalty_hd95_mm: float,
+) -> list[Lesion]:
+    """One ``"false positive"`` entry per predicted component that matched no truth lesion."""
+    from scipy import ndimage
+
+    voxel_mm3 = float(np.prod(spacing))
+    component_boxes = ndimage.find_objects(components)
+    entries = []
     for number in sorted(set(range(1, n_components + 1)) - matched):
         size = int(np.count_nonzero(components[component_boxes[number - 1]] == number))
         entries.append(Lesion("false positive", 0.0, size * voxel_mm3, 0.0, penalty_hd95_mm))
+    return entries
 
+
+def _mean_scores(entries: list[Lesion]) -> LesionwiseScores:
+    """The means over the entries that are not ignored (1.0 and 0.0 mm when none is)."""
     scored = [entry for entry in entries if entry.status != "ignored"]
     if not scored:
         return LesionwiseScores(1.0, 0.0, tuple(entries))

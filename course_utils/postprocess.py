@@ -37,7 +37,6 @@ __all__ = [
 ]
 
 
-
 def voxel_cm3(spacing_mm: float | Sequence[float]) -> float:
     return float(np.prod(as_spacing(spacing_mm, 3))) / 1000.0
 

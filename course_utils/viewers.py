@@ -49,6 +49,40 @@ class _PngWidget:
         }
 
 
+def _plane_buttons(axis: int):
+    """The viewers' plane selector: sagittal, coronal, axial (array axes 0, 1, 2)."""
+    import ipywidgets as widgets
+
+    return widgets.ToggleButtons(
+        options=[(name, axis_) for axis_, name in plotting.AXIS_NAMES.items()],
+        value=axis,
+        description="plane",
+    )
+
+
+def _window_level_sliders(volume: np.ndarray):
+    """``(window, level)`` sliders over ``volume``'s range, set to `plotting.window_limits`."""
+    import ipywidgets as widgets
+
+    low, high = plotting.window_limits(volume)
+    value_range = float(np.max(volume) - np.min(volume)) or 1.0
+    window = widgets.FloatSlider(
+        value=high - low,
+        min=value_range / 100,
+        max=value_range,
+        step=value_range / 200,
+        description="window",
+    )
+    level = widgets.FloatSlider(
+        value=(high + low) / 2,
+        min=float(np.min(volume)),
+        max=float(np.max(volume)),
+        step=value_range / 200,
+        description="level",
+    )
+    return window, level
+
+
 class SliceViewer(_PngWidget):
     """Browse a 3D volume slice by slice, with window/level and a label overlay.
 
@@ -98,15 +132,8 @@ class SliceViewer(_PngWidget):
             )
         self.title = title
         self.units = units
+        self.axis_buttons = _plane_buttons(axis)
         point = plotting.default_point(self.volume, self.label)
-        low, high = plotting.window_limits(self.volume)
-        value_range = float(np.max(self.volume) - np.min(self.volume)) or 1.0
-
-        self.axis_buttons = widgets.ToggleButtons(
-            options=[(name, axis_) for axis_, name in plotting.AXIS_NAMES.items()],
-            value=axis,
-            description="plane",
-        )
         self.slice_slider = widgets.IntSlider(
             value=point[axis] if index is None else index,
             min=0,
@@ -114,20 +141,7 @@ class SliceViewer(_PngWidget):
             description="slice",
             continuous_update=True,
         )
-        self.window_slider = widgets.FloatSlider(
-            value=high - low,
-            min=value_range / 100,
-            max=value_range,
-            step=value_range / 200,
-            description="window",
-        )
-        self.level_slider = widgets.FloatSlider(
-            value=(high + low) / 2,
-            min=float(np.min(self.volume)),
-            max=float(np.max(self.volume)),
-            step=value_range / 200,
-            description="level",
-        )
+        self.window_slider, self.level_slider = _window_level_sliders(self.volume)
         self.opacity_slider = widgets.FloatSlider(
             value=0.45,
             min=0.0,
@@ -233,11 +247,7 @@ class CompareViewer(_PngWidget):
         if mode not in COMPARE_MODES:
             raise ValueError(f"mode={mode!r}: choose one of {COMPARE_MODES}.")
         self.title = title
-        self.axis_buttons = widgets.ToggleButtons(
-            options=[(name, axis_) for axis_, name in plotting.AXIS_NAMES.items()],
-            value=axis,
-            description="plane",
-        )
+        self.axis_buttons = _plane_buttons(axis)
         self.slice_slider = widgets.IntSlider(
             value=self.fixed.shape[axis] // 2 if index is None else index,
             min=0,

@@ -9,7 +9,13 @@ import numpy as np
 import pytest
 
 from course_utils import synth
-from course_utils.geometry import LPS_TO_RAS, voxel_sizes, voxel_to_world, world_to_voxel
+from course_utils.geometry import (
+    LPS_TO_RAS,
+    canonical,
+    voxel_sizes,
+    voxel_to_world,
+    world_to_voxel,
+)
 
 NIBABEL_DATA = Path(nib.__file__).parent / "tests" / "data"
 
@@ -104,3 +110,16 @@ def test_many_points_round_trip_through_an_oblique_affine():
     np.testing.assert_allclose(world_to_voxel(affine, world), ijk, atol=1e-10)
     homogeneous = np.c_[ijk.reshape(-1, 3), np.ones(35)]
     np.testing.assert_allclose(world.reshape(-1, 3), (affine @ homogeneous.T).T[:, :3])
+
+
+def test_canonical_puts_the_voxels_in_ras_order_at_the_same_places():
+    # stored as DICOM scanners write axial slices: i runs Left, j Posterior (LPS voxel order)
+    values = np.arange(2 * 3 * 4, dtype=np.float32).reshape(2, 3, 4)
+    affine = np.array([[-2.0, 0, 0, 10], [0, -2.0, 0, 20], [0, 0, 3.0, -5], [0, 0, 0, 1]])
+    image = canonical(nib.Nifti1Image(values, affine))
+    assert nib.aff2axcodes(image.affine) == ("R", "A", "S")
+    # the voxel at the right-anterior-superior corner is the one stored at i = j = 0, k = 3
+    assert image.get_fdata()[-1, -1, -1] == values[0, 0, -1]
+    np.testing.assert_allclose(voxel_to_world(image.affine, [1, 2, 3]), [10.0, 20.0, 4.0])
+    ras = nib.Nifti1Image(values, np.diag([2.0, 2.0, 3.0, 1.0]))
+    assert canonical(ras) is ras

@@ -216,3 +216,68 @@ def test_a_rebound_module_name_is_not_read_as_the_module(tmp_path):
         "patches = [1, 2]\npatches.append(3)",
     )
     assert private_uses(cell_sources(path)) == []
+
+
+# --- function size ---------------------------------------------------------------------------
+
+#: Most lines a function may take, from its ``def`` to its last line, less its docstring.
+LONGEST_FUNCTION = 60
+#: What the comment just above a longer function's ``def`` (or its decorators) starts with.
+LONG_MARKER = "# Long because"
+
+
+def long_functions(source: str, path: str = "<source>") -> list[str]:
+    """``path:line name (n lines)`` of each function over `LONGEST_FUNCTION` without a reason.
+
+    A function's size counts its signature and body, not its docstring. The reason is a
+    comment line starting with `LONG_MARKER` in the comment block right above the ``def``
+    (above its decorators, if any).
+    """
+    lines = source.splitlines()
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        size = node.end_lineno - node.lineno + 1
+        first = node.body[0]
+        if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+            if isinstance(first.value.value, str):
+                size -= first.end_lineno - first.lineno + 1
+        if size <= LONGEST_FUNCTION:
+            continue
+        above = min([node.lineno, *(d.lineno for d in node.decorator_list)]) - 2
+        comments = []
+        while above >= 0 and lines[above].strip().startswith("#"):
+            comments.append(lines[above].strip())
+            above -= 1
+        if not any(comment.startswith(LONG_MARKER) for comment in comments):
+            found.append(f"{path}:{node.lineno} {node.name} ({size} lines)")
+    return found
+
+
+def test_no_long_functions_without_a_reason():
+    sources = sorted(PACKAGE.rglob("*.py"))
+    assert len(sources) > 40
+    found = [
+        problem
+        for path in sources
+        for problem in long_functions(path.read_text(), str(path.relative_to(ROOT)))
+    ]
+    assert not found, (
+        f"functions over {LONGEST_FUNCTION} lines (docstring excluded): split them into named "
+        f"steps, or say why beside the def with a comment starting {LONG_MARKER!r}: {found}"
+    )
+
+
+def test_a_long_function_needs_its_reason_right_above_it():
+    body = "".join(f"    x{i} = {i}\n" for i in range(LONGEST_FUNCTION))
+    long = f'def f():\n    """Doc\n    string."""\n{body}'
+    short = 'def g():\n    """A docstring does not count."""\n' + body[: -len("    x59 = 59\n")]
+    assert long_functions(long) == [f"<source>:1 f ({LONGEST_FUNCTION + 1} lines)"]
+    assert long_functions(short) == []
+    assert long_functions(f"{LONG_MARKER} it lists cases.\n# more\n{long}") == []
+    decorated = f"{LONG_MARKER} it lists cases.\n@staticmethod\n{long}"
+    assert long_functions(decorated) == []
+    assert long_functions(f"{LONG_MARKER} it lists cases.\n\n{long}") != []  # not beside it
+    method = "class C:\n" + "".join("    " + line + "\n" for line in long.splitlines())
+    assert long_functions(method) == [f"<source>:2 f ({LONGEST_FUNCTION + 1} lines)"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 
 import pytest
 import torch
@@ -200,3 +201,24 @@ def test_dropout_is_active_in_training_only():
     x = torch.randn(1, 1, 8, 8)
     assert not torch.equal(net.train()(x), net(x))
     assert torch.equal(net.eval()(x), net(x))
+
+
+@pytest.mark.parametrize(
+    ("block", "kwargs", "message"),
+    [
+        (Down, {"mode": "avgpool"}, "mode must be one of ('strided', 'maxpool')"),
+        (Up, {"mode": "nearest"}, "mode must be one of ('transpose', 'linear')"),
+        (Down, {"norm": "group"}, "norm must be one of ('instance', 'batch')"),
+        (Up, {"activation": "gelu"}, "activation must be one of ('leaky_relu', 'relu')"),
+        (Down, {"spatial_dims": 1}, "spatial_dims must be one of (2, 3)"),
+        (Up, {"dropout": 1.0}, "dropout must be in [0, 1)"),
+        (ConvBlock, {"norm": "layer"}, "norm must be one of ('instance', 'batch')"),
+    ],
+)
+def test_blocks_refuse_a_setting_they_do_not_have(block, kwargs, message):
+    # Down/Up used to take any other mode as "maxpool"/"linear" and any other norm as batch
+    arguments = {"spatial_dims": 3, "in_channels": 4, "out_channels": 2, **kwargs}
+    if block is Up:
+        arguments["skip_channels"] = arguments.pop("out_channels")
+    with pytest.raises(ValueError, match=re.escape(message)):
+        block(**arguments)

@@ -26,58 +26,20 @@ Used by notebook 04 (files to PyTorch tensors), notebook 06 (patching 3D volumes
 from __future__ import annotations
 
 from ..errors import IncompleteSubjectError
-from .labels import (
-    BRATS_TO_CLASS,
-    CLASS_NAMES,
-    MSD_TO_BRATS,
-    REGION_TABLE,
-    REGIONS,
-    brats_to_classes,
-    classes_to_brats,
-    classes_to_regions,
-    msd_to_brats,
-    regions_to_classes,
-)
-from .layouts import GLI_EDITIONS, LAYOUTS, MODALITIES, Subject, detect_layout, find_subjects
-from .normalisation import (
-    DEFAULT_NORMALISATION,
-    NORMALISATIONS,
-    max_scale,
-    normalisation_record,
-    normalise_image,
-    robust_brain_mask,
-    zscore_normalise,
-)
-from .patch_dataset import PatchDataset
-from .slice_dataset import SliceDataset
-from .volume_dataset import BraTSDataset
+from . import labels, layouts, normalisation, patch_dataset, slice_dataset, volume_dataset
+from .labels import *  # noqa: F403
+from .layouts import *  # noqa: F403
+from .normalisation import *  # noqa: F403
+from .patch_dataset import *  # noqa: F403
+from .slice_dataset import *  # noqa: F403
+from .volume_dataset import *  # noqa: F403
 
 __all__ = [
-    "MODALITIES",
-    "LAYOUTS",
-    "GLI_EDITIONS",
-    "CLASS_NAMES",
-    "REGIONS",
-    "REGION_TABLE",
-    "BRATS_TO_CLASS",
-    "MSD_TO_BRATS",
+    *layouts.__all__,
+    *labels.__all__,
     "IncompleteSubjectError",
-    "Subject",
-    "detect_layout",
-    "find_subjects",
-    "brats_to_classes",
-    "msd_to_brats",
-    "classes_to_regions",
-    "classes_to_brats",
-    "regions_to_classes",
-    "zscore_normalise",
-    "robust_brain_mask",
-    "NORMALISATIONS",
-    "DEFAULT_NORMALISATION",
-    "normalisation_record",
-    "normalise_image",
-    "max_scale",
-    "BraTSDataset",
-    "SliceDataset",
-    "PatchDataset",
+    *normalisation.__all__,
+    *volume_dataset.__all__,
+    *slice_dataset.__all__,
+    *patch_dataset.__all__,
 ]

@@ -28,6 +28,7 @@ from ._types import Array
 __all__ = [
     "CLASS_NAMES",
     "REGIONS",
+    "REGION_TABLE",
     "BRATS_TO_CLASS",
     "MSD_TO_BRATS",
     "brats_to_classes",

@@ -38,7 +38,7 @@ from ..errors import (
     IncompleteSubjectError,
 )
 
-__all__ = ["MODALITIES", "LAYOUTS", "Subject", "detect_layout", "find_subjects"]
+__all__ = ["MODALITIES", "LAYOUTS", "GLI_EDITIONS", "Subject", "detect_layout", "find_subjects"]
 
 
 #: The four MRI contrasts, in the default channel order (`brats.MODALITIES`).

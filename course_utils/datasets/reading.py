@@ -4,7 +4,8 @@ Axes: every volume is reoriented to the closest canonical RAS+ orientation
 (``nibabel.as_closest_canonical``) before it becomes a tensor, so that an image is
 ``(C, D, H, W)`` with ``D, H, W`` the array axes that run towards the subject's Right, Anterior
 and Superior, whatever the voxel order stored in the file. An axial slice is therefore
-``image[:, :, :, k]``. Used by `volume_dataset` and `predict`.
+``image[:, :, :, k]``. The reorientation and the tolerance of "one grid" are
+`geometry.canonical` and `geometry.AFFINE_TOLERANCE`. Used by `volume_dataset`.
 """
 
 from __future__ import annotations
@@ -19,15 +20,17 @@ from ..errors import (
     CorruptFileError,
     GeometryMismatchError,
 )
-from ..geometry import voxel_sizes
+from ..geometry import AFFINE_TOLERANCE, canonical, voxel_sizes
 from .labels import CODING_TABLES, remap
 from .layouts import Subject
 
-__all__ = []
-
-
-#: Largest difference (mm, or direction cosine) allowed between an image's and its label's affine.
-AFFINE_TOLERANCE = 1e-3
+__all__ = [
+    "check_same_grid",
+    "read_classes",
+    "read_image",
+    "canonical_shape",
+    "canonical_spacing",
+]
 
 
 def affine_text(affine: np.ndarray) -> str:
@@ -51,11 +54,6 @@ def check_same_grid(
         f"{affine_text(image.affine)}.",
         "Resample the label onto the image's grid (nearest neighbour) or export both again.",
     )
-
-
-def canonical(image: nib.Nifti1Image) -> nib.Nifti1Image:
-    """``image`` reoriented to the closest RAS+ voxel order (the same object if it already is)."""
-    return nib.as_closest_canonical(image)
 
 
 def read_classes(subject: Subject) -> tuple[np.ndarray, nib.Nifti1Image]:

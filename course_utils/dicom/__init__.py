@@ -12,11 +12,14 @@
   normalises direction cosines (within 1e-3); `affine_from` builds the voxel -> LPS affine.
   A file that nothing places in the patient is refused (`GeometryError`), never given a
   made-up identity affine;
-- `multiframe`: enhanced multi-frame DICOM (functional groups), `write_enhanced_mr`;
+- `multiframe`: enhanced multi-frame DICOM read from its functional groups,
+  `read_multiframe`;
+- `enhanced_mr`: `write_enhanced_mr` writes a 3D image as one Enhanced MR file;
 - `mosaic`: Siemens mosaics, unpacked with the CSA header.
 
 ``course_utils.multiframe`` and ``course_utils.mosaic`` still work (the notebooks import
-them): they give the very objects of ``course_utils.dicom.multiframe`` and ``.mosaic``.
+them): they give the very objects of ``course_utils.dicom.multiframe`` (and
+``.enhanced_mr``'s writer) and ``.mosaic``.
 Whole series are assembled by ``course_utils.series``; de-identification lives in
 ``course_utils.deidentify``.
 
@@ -28,33 +31,10 @@ Used by notebooks 01, 02 and 03.
 
 from __future__ import annotations
 
-from .anatomy import FileAnatomy, RawElement, file_anatomy
-from .headers import HEADER_CATEGORIES, HeaderTable, header_table
-from .pixels import decoder_package, pixel_values, raw_value, transfer_syntax_info
-from .volume import (
-    DicomVolume,
-    affine_from,
-    read_dataset,
-    read_file_volume,
-    slice_geometry,
-    unit_directions,
-)
+from . import anatomy, headers, pixels, volume
+from .anatomy import *  # noqa: F403
+from .headers import *  # noqa: F403
+from .pixels import *  # noqa: F403
+from .volume import *  # noqa: F403
 
-__all__ = [
-    "HEADER_CATEGORIES",
-    "HeaderTable",
-    "header_table",
-    "RawElement",
-    "FileAnatomy",
-    "file_anatomy",
-    "DicomVolume",
-    "read_dataset",
-    "read_file_volume",
-    "pixel_values",
-    "decoder_package",
-    "transfer_syntax_info",
-    "slice_geometry",
-    "unit_directions",
-    "affine_from",
-    "raw_value",
-]
+__all__ = [*headers.__all__, *anatomy.__all__, *pixels.__all__, *volume.__all__]

@@ -23,19 +23,17 @@ segments), listing the choices: pass ``frames=`` to read one of them. A file who
 place no frame in the patient is refused too (`GeometryError`): the course never makes up
 an identity affine. Geometry is DICOM's LPS; ``course_utils.io`` converts to RAS+.
 
-`write_enhanced_mr` writes a 3D image as one Enhanced MR file, its geometry in the groups
-(what notebook 02 takes apart).
+Writing such a file is `enhanced_mr.write_enhanced_mr`, beside this module (the tag
+constants below are shared with it).
 
-Used by notebook 02, directly and through ``io.load_volume``.
+Used by notebook 02 through ``io.load_volume``.
 """
 
 from __future__ import annotations
 
-import datetime
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -50,12 +48,13 @@ __all__ = [
     "frames_of",
     "frame_rescale",
     "read_multiframe",
-    "write_enhanced_mr",
 ]
 
-# Dimension index pointers that say where a frame is, not which volume it belongs to.
-SPATIAL_POINTERS = {0x00209057, 0x00200032}  # InStackPositionNumber, ImagePositionPatient
 STACK_ID = 0x00209056
+IN_STACK_POSITION = 0x00209057  # InStackPositionNumber
+FRAME_CONTENT = 0x00209111  # FrameContentSequence: the group the dimension indices point into
+# Dimension index pointers that say where a frame is, not which volume it belongs to.
+SPATIAL_POINTERS = {IN_STACK_POSITION, 0x00200032}  # and ImagePositionPatient
 
 
 @dataclass(frozen=True)
@@ -364,130 +363,3 @@ def read_multiframe(
     voxels = np.swapaxes(np.moveaxis(pixels, 0, 2), 0, 1)  # (columns, rows, frames, ...)
     affine = affine_from(row_dir, col_dir, first.spacing[::-1], first.position, step)
     return DicomVolume(voxels, affine, (str(path),))
-
-
-def macro(**attributes):
-    """A one-item functional-group macro (a list holding one pydicom Dataset)."""
-    from pydicom.dataset import Dataset
-
-    item = Dataset()
-    for keyword, value in attributes.items():
-        setattr(item, keyword, value)
-    return [item]
-
-
-def write_enhanced_mr(
-    image,
-    path: str | os.PathLike[str],
-    *,
-    series_description: str = "course_utils enhanced export",
-    patient_name: str = "SYNTHETIC^SUBJECT",
-    patient_id: str = "SYNTH-0001",
-    seed: int = 0,
-) -> Path:
-    """Write a 3D image as one Enhanced MR Image Storage file, one frame per slice.
-
-    What all frames share is written once, in the Shared Functional Groups: Pixel Measures
-    (PixelSpacing, SliceThickness), Plane Orientation (ImageOrientationPatient) and Pixel
-    Value Transformation (one RescaleSlope/RescaleIntercept for int16 storage, as in
-    `io.write_dicom_series`). What differs per frame is in its Per-Frame Functional Groups
-    item: Plane Position (ImagePositionPatient) and Frame Content (StackID "1",
-    InStackPositionNumber, DimensionIndexValues), indexed by a DimensionIndexSequence.
-    Reading it back with `io.load_volume` gives the same voxels and affine. Enough of the
-    Enhanced MR IOD is written for readers (pydicom, dcm2niix, this module), not all of it
-    (no MR Image and Spectroscopy Instance Macro details). Identity synthetic, UIDs from
-    ``seed``; the file is written atomically.
-
-    Parameters
-    ----------
-    image
-        A 3D ``nibabel`` image (voxels ``(i, j, k)``, affine voxel -> RAS+ mm); frames are
-        written along its third axis.
-    path
-        The ``.dcm`` file to write.
-
-    Returns
-    -------
-    pathlib.Path
-        ``path``.
-    """
-    import numpy as np
-    import pydicom
-    from pydicom.dataset import FileMetaDataset
-    from pydicom.uid import EnhancedMRImageStorage, ExplicitVRLittleEndian, generate_uid
-
-    from .. import files
-    from ..errors import UnsupportedFormatError
-    from ..geometry import LPS_TO_RAS, voxel_sizes
-    from ..io import quantise_int16
-
-    data = np.asanyarray(image.dataobj)
-    if data.ndim != 3:
-        raise UnsupportedFormatError(
-            path, f"an enhanced MR file needs a 3D image, not {data.shape}."
-        )
-    stored, slope, intercept = quantise_int16(data)
-    affine_lps = LPS_TO_RAS @ image.affine
-    spacing = voxel_sizes(affine_lps)
-    row_dir, col_dir = affine_lps[:3, 0] / spacing[0], affine_lps[:3, 1] / spacing[1]
-    uid = {
-        role: generate_uid(entropy_srcs=[str(seed), "enhanced", role])
-        for role in ("study", "series", "frame", "instance", "dimensions")
-    }
-    ds = pydicom.Dataset()
-    ds.file_meta = FileMetaDataset()
-    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID = EnhancedMRImageStorage
-    ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID = uid["instance"]
-    ds.PatientName, ds.PatientID = patient_name, patient_id
-    ds.StudyInstanceUID, ds.SeriesInstanceUID = uid["study"], uid["series"]
-    ds.FrameOfReferenceUID = uid["frame"]
-    today = datetime.date(2000, 1, 1).strftime("%Y%m%d")  # fixed: same input, same bytes
-    ds.StudyDate = ds.SeriesDate = ds.ContentDate = today
-    ds.ContentTime = "000000"
-    ds.Modality, ds.SeriesDescription = "MR", series_description
-    ds.SeriesNumber, ds.InstanceNumber = 1, 1
-    ds.ImageType = ["ORIGINAL", "PRIMARY", "OTHER", "NONE"]
-    ds.NumberOfFrames = data.shape[2]
-    ds.Rows, ds.Columns = data.shape[1], data.shape[0]
-    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
-    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 1
-    ds.BurnedInAnnotation, ds.LossyImageCompression = "NO", "00"
-    shared = pydicom.Dataset()
-    shared.PixelMeasuresSequence = macro(
-        PixelSpacing=[f"{spacing[1]:.8f}", f"{spacing[0]:.8f}"],
-        SliceThickness=f"{spacing[2]:.6f}",
-        SpacingBetweenSlices=f"{spacing[2]:.6f}",
-    )
-    shared.PlaneOrientationSequence = macro(
-        ImageOrientationPatient=[f"{v:.8f}" for v in (*row_dir, *col_dir)]
-    )
-    shared.PixelValueTransformationSequence = macro(
-        RescaleSlope=f"{slope:.10g}", RescaleIntercept=f"{intercept:.10g}", RescaleType="US"
-    )
-    ds.SharedFunctionalGroupsSequence = [shared]
-    frames = []
-    for k in range(data.shape[2]):
-        item = pydicom.Dataset()
-        position = affine_lps @ np.array([0.0, 0.0, k, 1.0])
-        item.PlanePositionSequence = macro(ImagePositionPatient=[f"{v:.6f}" for v in position[:3]])
-        item.FrameContentSequence = macro(
-            StackID="1", InStackPositionNumber=k + 1, DimensionIndexValues=[1, k + 1]
-        )
-        frames.append(item)
-    ds.PerFrameFunctionalGroupsSequence = frames
-    ds.DimensionOrganizationSequence = macro(DimensionOrganizationUID=uid["dimensions"])
-    ds.DimensionIndexSequence = [
-        macro(
-            DimensionOrganizationUID=uid["dimensions"],
-            DimensionIndexPointer=pointer,
-            FunctionalGroupPointer=0x00209111,  # FrameContentSequence
-            DimensionDescriptionLabel=label,
-        )[0]
-        for pointer, label in ((STACK_ID, "Stack ID"), (0x00209057, "In-Stack Position Number"))
-    ]
-    ds.PixelData = np.ascontiguousarray(np.transpose(stored, (2, 1, 0))).tobytes()
-    path = Path(path)
-    with files.atomic_path(path) as temporary:
-        ds.save_as(temporary, enforce_file_format=True)
-    return path

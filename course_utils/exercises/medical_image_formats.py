@@ -23,6 +23,7 @@ __all__ = [
 ]
 
 
+# Long because it lists its thirteen cases one by one, each file with its own hint.
 def check_format_sniffer(function: Callable) -> Callable:
     """Notebook 01: ``function(head)`` names a file's format from its first 352 bytes.
 

@@ -21,6 +21,7 @@ __all__ = [
 ]
 
 
+# Long because it lists its six cases one by one, each with the hint for its mistake.
 def check_soft_dice(function: Callable) -> Callable:
     """Notebook 07: ``function(probabilities, target, squared=False, smooth=1e-5)`` returns the
     soft Dice loss of ``(B, C, *spatial)`` tensors: ``1 - dice`` per sample and channel, then

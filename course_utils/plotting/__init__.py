@@ -17,65 +17,21 @@ re-exported here (``from course_utils import plotting`` then ``plotting.show_sli
 
 from __future__ import annotations
 
-from .registration import (
-    compare_slices,
-    show_comparisons,
-    show_cost_landscapes,
-    show_deformation,
-    show_fixed_moving,
-    show_images,
-    show_joint_histogram,
-    show_metric_curves,
-    show_warped_lattices,
-)
+from . import registration, slices
+from .registration import *  # noqa: F403
+from .slices import *  # noqa: F403
 
 # Also the helpers `viewers` and the tests use (as_ras_array, draw_plane, new_axes, ...),
 # importable from here as before the split; only `__all__` is public.
 from .slices import (  # noqa: F401
-    AGREEMENT_COLOURS,
-    AXIS_NAMES,
     EDGE_LETTERS,
-    LABEL_COLOURS,
-    LABEL_NAMES,
     PLANE_AXES,
     SUBREGION_COLOURS,
-    add_label_legend,
     as_ras_array,
     default_point,
     draw_plane,
-    label_colormap,
     new_axes,
-    oriented_slice,
-    setup_notebook,
-    show_agreement,
-    show_contrasts,
-    show_orthogonal,
-    show_slice,
     slice_figure,
-    window_limits,
 )
 
-__all__ = [
-    "LABEL_COLOURS",
-    "LABEL_NAMES",
-    "AXIS_NAMES",
-    "setup_notebook",
-    "window_limits",
-    "oriented_slice",
-    "show_slice",
-    "show_orthogonal",
-    "show_contrasts",
-    "label_colormap",
-    "add_label_legend",
-    "AGREEMENT_COLOURS",
-    "show_agreement",
-    "compare_slices",
-    "show_comparisons",
-    "show_cost_landscapes",
-    "show_deformation",
-    "show_fixed_moving",
-    "show_images",
-    "show_joint_histogram",
-    "show_metric_curves",
-    "show_warped_lattices",
-]
+__all__ = [*slices.__all__, *registration.__all__]

@@ -21,8 +21,8 @@ import torch
 from .. import brats, files, io
 from ..datasets import GLI_EDITIONS, detect_layout
 from ..datasets.layouts import msd_channels, nifti_file, nifti_stem
-from ..datasets.reading import canonical
 from ..errors import CourseDataError, GeometryMismatchError, IncompleteSubjectError
+from ..geometry import canonical
 from .outputs import output_paths, result_record, write_prediction
 from .subject import predict_files
 

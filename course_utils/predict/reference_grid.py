@@ -20,8 +20,8 @@ import numpy as np
 import torch
 
 from .. import brats, io
-from ..datasets.reading import AFFINE_TOLERANCE, canonical
 from ..errors import GeometryMismatchError, SeriesError
+from ..geometry import AFFINE_TOLERANCE, canonical
 from .checks import check_series
 
 __all__ = ["REFERENCE", "REGISTER"]

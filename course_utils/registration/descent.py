@@ -10,19 +10,22 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import nibabel as nib
 import numpy as np
 
 from ..threads import torch_threads
-from .models import control_grid, dense_displacement, initial_model
-from .optimise import optimise_displacement, optimise_linear
-from .pyramid import build_pyramid, sample_moving
-from .result import RegistrationResult
+from .models import LinearModel, control_grid, dense_displacement, initial_model
+from .optimise import Report, optimise_displacement, optimise_linear
+from .pyramid import Level, build_pyramid, sample_moving
+from .result import LevelHistory, RegistrationResult
 from .settings import Metric, RegistrationSettings, Transform
 from .similarity import evaluate_metric
 from .spatial import centre_of_mass, check_image, resample
+
+if TYPE_CHECKING:
+    import torch
 
 __all__ = ["register", "metric_values", "progress_reporter"]
 
@@ -48,6 +51,8 @@ def progress_reporter(
     return report
 
 
+# Long because its signature declares twenty keyword options (documented one by one) and
+# hands each to RegistrationSettings once; the steps themselves are named helpers.
 def register(
     fixed: nib.Nifti1Image,
     moving: nib.Nifti1Image,
@@ -154,15 +159,9 @@ def register(
     pyramid = build_pyramid(fixed, moving, settings, model.centre, fixed_mask)
     report = progress_reporter(progress, callback, settings.total_iterations)
     p = model.parameters()
-    displacement = None
     with torch_threads(threads):
         try:
-            history = optimise_linear(model, p, pyramid, settings, report)
-            if settings.transform == "deformable":
-                grid = control_grid(fixed.shape, fixed.affine, settings.grid_spacing_mm)
-                control, more = optimise_displacement(model, p, pyramid, settings, grid, report)
-                history += more
-                displacement = dense_displacement(control, fixed.shape)
+            history, displacement = _optimise(model, p, pyramid, settings, fixed, report)
         finally:
             report.close()
     matrix = model.matrix(p)
@@ -175,6 +174,28 @@ def register(
         fixed_affine=np.asarray(fixed.affine, float),
         seconds=time.perf_counter() - start,
     )
+
+
+def _optimise(
+    model: LinearModel,
+    p: torch.Tensor,
+    pyramid: dict[int, Level],
+    settings: RegistrationSettings,
+    fixed: nib.Nifti1Image,
+    report: Report,
+) -> tuple[list[LevelHistory], np.ndarray | None]:
+    """Optimise ``model``'s parameters ``p`` in place, then (deformable) a displacement field.
+
+    Returns ``(history, displacement)``: the `LevelHistory` of every level of every stage,
+    and the dense displacement ``(X, Y, Z, 3)`` mm on the fixed grid (``None`` unless
+    ``settings.transform == "deformable"``).
+    """
+    history = optimise_linear(model, p, pyramid, settings, report)
+    if settings.transform != "deformable":
+        return history, None
+    grid = control_grid(fixed.shape, fixed.affine, settings.grid_spacing_mm)
+    control, more = optimise_displacement(model, p, pyramid, settings, grid, report)
+    return history + more, dense_displacement(control, fixed.shape)
 
 
 def metric_values(

@@ -172,10 +172,49 @@ def register_simpleitk_bspline(
     extent = np.asarray(fixed_sitk.GetSize()) * np.asarray(fixed_sitk.GetSpacing())
     mesh = [max(1, int(round(e / grid_mm))) for e in extent]
     bspline = sitk.BSplineTransformInitializer(fixed_sitk, mesh, order=3)
-    lps = LPS_TO_RAS @ np.asarray(initial.matrix, float) @ LPS_TO_RAS
+    method = _bspline_method(bins, sampling, seed, iterations, shrink)
+    method.SetMovingInitialTransform(_simpleitk_affine(initial.matrix))
+    method.SetInitialTransform(bspline, inPlace=True)
+    values: list[float] = []
+    method.AddCommand(sitk.sitkIterationEvent, lambda: values.append(method.GetMetricValue()))
+    default_threads = sitk.ProcessObject.GetGlobalDefaultNumberOfThreads()
+    sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(threads)
+    try:
+        method.Execute(fixed_sitk, moving_sitk)
+    finally:
+        sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(default_threads)
+    displacement = _ras_displacement(bspline, fixed_sitk)
+    matrix = np.asarray(initial.matrix, float)
+    return RegistrationResult(
+        matrix=matrix,
+        warped=resample(moving, fixed, matrix, displacement=displacement),
+        history=[LevelHistory("deformable", shrink, [-v for v in values])],
+        displacement=displacement,
+        fixed_affine=np.asarray(fixed.affine, float),
+        seconds=time.perf_counter() - start,
+    )
+
+
+def _simpleitk_affine(matrix: np.ndarray):
+    """A 4 x 4 RAS+ fixed -> moving matrix as a ``SimpleITK.AffineTransform`` (LPS)."""
+    import SimpleITK as sitk
+
+    lps = LPS_TO_RAS @ np.asarray(matrix, float) @ LPS_TO_RAS
     linear = sitk.AffineTransform(3)
     linear.SetMatrix(lps[:3, :3].ravel().tolist())
     linear.SetTranslation(lps[:3, 3].tolist())
+    return linear
+
+
+def _bspline_method(bins: int, sampling: float, seed: int, iterations: int, shrink: int):
+    """The ``ImageRegistrationMethod`` of `register_simpleitk_bspline`, without transforms.
+
+    Mattes mutual information on a seeded random ``sampling`` fraction, linear interpolation,
+    L-BFGS-B for at most ``iterations``, one pyramid level ``shrink`` smoothed by
+    ``shrink / 2`` voxels.
+    """
+    import SimpleITK as sitk
+
     method = sitk.ImageRegistrationMethod()
     method.SetMetricAsMattesMutualInformation(numberOfHistogramBins=bins)
     method.SetMetricSamplingStrategy(method.RANDOM)
@@ -189,16 +228,13 @@ def register_simpleitk_bspline(
     method.SetShrinkFactorsPerLevel([shrink])
     method.SetSmoothingSigmasPerLevel([shrink / 2 if shrink > 1 else 0.0])
     method.SmoothingSigmasAreSpecifiedInPhysicalUnitsOff()
-    method.SetMovingInitialTransform(linear)
-    method.SetInitialTransform(bspline, inPlace=True)
-    values: list[float] = []
-    method.AddCommand(sitk.sitkIterationEvent, lambda: values.append(method.GetMetricValue()))
-    default_threads = sitk.ProcessObject.GetGlobalDefaultNumberOfThreads()
-    sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(threads)
-    try:
-        method.Execute(fixed_sitk, moving_sitk)
-    finally:
-        sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(default_threads)
+    return method
+
+
+def _ras_displacement(bspline, fixed_sitk) -> np.ndarray:
+    """A B-spline transform sampled on the fixed grid: float32 ``(X, Y, Z, 3)`` RAS+ mm."""
+    import SimpleITK as sitk
+
     field_sitk = sitk.TransformToDisplacementField(
         bspline,
         sitk.sitkVectorFloat64,
@@ -208,13 +244,4 @@ def register_simpleitk_bspline(
         fixed_sitk.GetDirection(),
     )
     lps_field = sitk.GetArrayFromImage(field_sitk).transpose(2, 1, 0, 3)  # (X, Y, Z, 3) LPS
-    displacement = (lps_field @ LPS_TO_RAS[:3, :3]).astype(np.float32)  # vectors: LPS -> RAS
-    matrix = np.asarray(initial.matrix, float)
-    return RegistrationResult(
-        matrix=matrix,
-        warped=resample(moving, fixed, matrix, displacement=displacement),
-        history=[LevelHistory("deformable", shrink, [-v for v in values])],
-        displacement=displacement,
-        fixed_affine=np.asarray(fixed.affine, float),
-        seconds=time.perf_counter() - start,
-    )
+    return (lps_field @ LPS_TO_RAS[:3, :3]).astype(np.float32)  # vectors: LPS -> RAS

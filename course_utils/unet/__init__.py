@@ -15,17 +15,9 @@ Tensors are ``(B, C, *spatial)``; sizes in voxels. Used by notebook 07 (U-Net tr
 
 from __future__ import annotations
 
-from .blocks import ConvBlock, Down, Up
-from .head import Head, depth_to_space
-from .nets import UNet, nearest_valid_sizes, size_multiple
+from . import blocks, head, nets
+from .blocks import *  # noqa: F403
+from .head import *  # noqa: F403
+from .nets import *  # noqa: F403
 
-__all__ = [
-    "ConvBlock",
-    "Down",
-    "Up",
-    "Head",
-    "UNet",
-    "depth_to_space",
-    "size_multiple",
-    "nearest_valid_sizes",
-]
+__all__ = [*blocks.__all__, *head.__all__, *nets.__all__]

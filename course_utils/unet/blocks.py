@@ -5,13 +5,14 @@
 - `Up`: double the size (transposed convolution or linear interpolation), join the encoder's
   features of that resolution (the skip connection), then a `ConvBlock`;
 
-and the layer factories they share (``spatial_dims`` picks the 2D or 3D layer). Tensors are
-``(B, C, *spatial)``; sizes in voxels. Used by `nets.UNet`.
+and the layer factories they share (``spatial_dims`` picks the 2D or 3D layer), with
+`block_options`, the one check of the options every block takes (``ValueError`` for a bad
+one). Tensors are ``(B, C, *spatial)``; sizes in voxels. Used by `nets.UNet`.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 import torch
 from torch import nn
@@ -21,8 +22,40 @@ __all__ = ["ConvBlock", "Down", "Up"]
 
 Norm = Literal["instance", "batch"]
 Activation = Literal["leaky_relu", "relu"]
+DownMode = Literal["strided", "maxpool"]
+UpMode = Literal["transpose", "linear"]
+#: The choices of each option, read from the types above so that they are spelled once.
+SPATIAL_DIMS = (2, 3)
+NORMS, ACTIVATIONS = get_args(Norm), get_args(Activation)
+DOWN_MODES, UP_MODES = get_args(DownMode), get_args(UpMode)
 #: Negative slope of the LeakyReLU (nnU-Net's value).
 LEAKY_SLOPE = 0.01
+
+
+def check_choice(name: str, value: object, choices: tuple) -> None:
+    """Raise ``ValueError`` unless ``value`` is one of ``choices``."""
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {choices}; got {value!r}")
+
+
+def block_options(
+    spatial_dims: int, norm: Norm, activation: Activation, dropout: float
+) -> dict[str, object]:
+    """The options every block shares, checked (``ValueError``), as `ConvBlock` keywords.
+
+    `ConvBlock`, `Down`, `Up` and `UNet` check their arguments here, before building a layer.
+
+    Examples
+    --------
+    >>> block_options(3, "instance", "relu", 0.1)
+    {'norm': 'instance', 'activation': 'relu', 'dropout': 0.1}
+    """
+    check_choice("spatial_dims", spatial_dims, SPATIAL_DIMS)
+    check_choice("norm", norm, NORMS)
+    check_choice("activation", activation, ACTIVATIONS)
+    if not 0.0 <= dropout < 1.0:
+        raise ValueError(f"dropout must be in [0, 1); got {dropout}")
+    return {"norm": norm, "activation": activation, "dropout": dropout}
 
 
 def conv_layer(spatial_dims: int) -> type[nn.Module]:
@@ -95,6 +128,7 @@ class ConvBlock(nn.Sequential):
         stride: int = 1,
         convs: int = 2,
     ):
+        block_options(spatial_dims, norm, activation, dropout)
         if convs < 1:
             raise ValueError(f"a ConvBlock needs at least one convolution; got convs={convs}")
         conv = conv_layer(spatial_dims)
@@ -145,11 +179,12 @@ class Down(nn.Module):
         norm: Norm = "instance",
         activation: Activation = "leaky_relu",
         dropout: float = 0.0,
-        mode: Literal["strided", "maxpool"] = "strided",
+        mode: DownMode = "strided",
         convs: int = 2,
     ):
         super().__init__()
-        block = {"norm": norm, "activation": activation, "dropout": dropout, "convs": convs}
+        block = {**block_options(spatial_dims, norm, activation, dropout), "convs": convs}
+        check_choice("mode", mode, DOWN_MODES)
         if mode == "strided":
             self.downsample = nn.Identity()
             self.convs = ConvBlock(spatial_dims, in_channels, out_channels, **block, stride=2)
@@ -201,10 +236,12 @@ class Up(nn.Module):
         norm: Norm = "instance",
         activation: Activation = "leaky_relu",
         dropout: float = 0.0,
-        mode: Literal["transpose", "linear"] = "transpose",
+        mode: UpMode = "transpose",
         convs: int = 1,
     ):
         super().__init__()
+        block = {**block_options(spatial_dims, norm, activation, dropout), "convs": convs}
+        check_choice("mode", mode, UP_MODES)
         if mode == "transpose":
             transpose = transposed_conv_layer(spatial_dims)
             self.upsample = transpose(in_channels, skip_channels, kernel_size=2, stride=2)
@@ -212,7 +249,6 @@ class Up(nn.Module):
         else:
             self.upsample = doubling_interpolation(spatial_dims)
             joined = in_channels + skip_channels
-        block = {"norm": norm, "activation": activation, "dropout": dropout, "convs": convs}
         if convs:
             self.convs = ConvBlock(spatial_dims, joined, skip_channels, **block)
             self.out_channels = skip_channels
@@ -222,8 +258,3 @@ class Up(nn.Module):
 
     def forward(self, x: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
         return self.convs(torch.cat([skip, self.upsample(x)], dim=1))
-
-
-def check_choice(name: str, value: object, choices: tuple) -> None:
-    if value not in choices:
-        raise ValueError(f"{name} must be one of {choices}; got {value!r}")

@@ -7,12 +7,17 @@ rearranges channels into a 2x2(x2) finer grid ("pixel shuffle"). Tensors are
 
 from __future__ import annotations
 
-from typing import Literal
-
 import torch
 from torch import nn
 
-from .blocks import conv_layer, doubling_interpolation, transposed_conv_layer
+from .blocks import (
+    UP_MODES,
+    UpMode,
+    check_choice,
+    conv_layer,
+    doubling_interpolation,
+    transposed_conv_layer,
+)
 
 __all__ = ["Head", "depth_to_space"]
 
@@ -61,9 +66,10 @@ class Head(nn.Module):
         feature_channels: int,
         image_channels: int,
         out_channels: int,
-        upsample: Literal["transpose", "linear"] = "transpose",
+        upsample: UpMode = "transpose",
     ):
         super().__init__()
+        check_choice("upsample", upsample, UP_MODES)
         conv = conv_layer(spatial_dims)
         if upsample == "transpose":
             self.upsample = transposed_conv_layer(spatial_dims)(

@@ -14,12 +14,24 @@ Used by notebook 07 (U-Net training), `training` and `inference`.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
 
 import torch
 from torch import nn
 
-from .blocks import Activation, ConvBlock, Down, Norm, Up, check_choice, conv_layer
+from .blocks import (
+    DOWN_MODES,
+    UP_MODES,
+    Activation,
+    ConvBlock,
+    Down,
+    DownMode,
+    Norm,
+    Up,
+    UpMode,
+    block_options,
+    check_choice,
+    conv_layer,
+)
 from .head import Head
 
 __all__ = ["UNet", "size_multiple", "nearest_valid_sizes"]
@@ -133,27 +145,22 @@ class UNet(nn.Module):
         norm: Norm = "instance",
         dropout: float = 0.0,
         activation: Activation = "leaky_relu",
-        downsample: Literal["strided", "maxpool"] = "strided",
-        upsample: Literal["transpose", "linear"] = "transpose",
+        downsample: DownMode = "strided",
+        upsample: UpMode = "transpose",
         full_resolution: bool = False,
     ):
         super().__init__()
-        check_choice("spatial_dims", spatial_dims, (2, 3))
-        check_choice("norm", norm, ("instance", "batch"))
-        check_choice("activation", activation, ("leaky_relu", "relu"))
-        check_choice("downsample", downsample, ("strided", "maxpool"))
-        check_choice("upsample", upsample, ("transpose", "linear"))
+        block = block_options(spatial_dims, norm, activation, dropout)
+        check_choice("downsample", downsample, DOWN_MODES)
+        check_choice("upsample", upsample, UP_MODES)
         features = tuple(int(f) for f in features)
         if len(features) < 2 or min(features) < 1:
             raise ValueError(
                 f"features needs at least two positive channel counts; got {features}"
             )
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1); got {dropout}")
         self.spatial_dims = spatial_dims
         self.features = features
         self.full_resolution = bool(full_resolution)
-        block = {"norm": norm, "activation": activation, "dropout": dropout}
         if self.full_resolution:
             self.stem = ConvBlock(spatial_dims, in_channels, features[0], **block)
         else:  # one convolution: the head's image path sees the fine detail
