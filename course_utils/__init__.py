@@ -17,8 +17,8 @@ shows them in layers: files in, data, tensors, methods, training; display and te
   cached default cohort (``cohort``: ``ensure_dataset``); ``synthbrats2/``: SynthBraTS 2,
   the default generator
 - ``io``: ``load_volume`` for every format, writers; ``dicom/``: headers, raw anatomy,
-  pixel values, one file as a volume, enhanced multi-frame (``dicom.multiframe``, also
-  ``course_utils.multiframe``), Siemens mosaics (``dicom.mosaic``, also
+  pixel values, one file as a volume, enhanced multi-frame (read: ``dicom.multiframe``,
+  written: ``dicom.enhanced_mr``; both also ``course_utils.multiframe``), Siemens mosaics (``dicom.mosaic``, also
   ``course_utils.mosaic``); ``series``: DICOM series assembly; ``deidentify/``: PS3.15
   Annex E (``annex_e`` Table E.1-1 as data, ``dates``, ``uids``, ``cleaner``, ``burned_in``,
   ``profile`` = ``anonymize``, ``folder`` = ``anonymize_series``)
