@@ -230,7 +230,7 @@ def test_deformation_figure_shows_size_jacobian_and_arrows():
     figure = plotting.show_deformation(field, jacobian, np.zeros((8, 8, 3)), 1)
     assert titles(figure)[:3] == [
         "displacement magnitude",
-        "Jacobian determinant (<1 shrinks)",
+        "Jacobian determinant\n(<1: maps onto a smaller moving region)",
         "registered; u × 2",
     ]
     assert {ax.get_ylabel() for ax in figure.axes} >= {"|u| (mm)", "det J"}

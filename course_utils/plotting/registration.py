@@ -324,7 +324,11 @@ def show_deformation(
     axes[2].quiver(
         x, y, u[..., 0], u[..., 1], color="tab:orange", angles="xy", scale_units="xy", scale=0.5
     )
-    names = ("displacement magnitude", "Jacobian determinant (<1 shrinks)", "registered; u × 2")
+    names = (
+        "displacement magnitude",
+        "Jacobian determinant\n(<1: maps onto a smaller moving region)",
+        "registered; u × 2",
+    )
     for ax, name in zip(axes, names, strict=True):
         _image_axes(ax, name)
     figure.suptitle(title or f"The deformable step (axial slice {index})")

@@ -94,7 +94,7 @@ def register(
         resolution (block averages) and ends on the full grid.
     iterations
         Steps per level (default 100, 60, 20 for shrink 4, 2, 1); at the finest level with
-        ``finish="lbfgs"``, the number of metric evaluations L-BFGS may use.
+        ``finish="lbfgs"``, L-BFGS's budget of metric evaluations (see `run_lbfgs`).
     learning_rate
         Adam's step in mm at full resolution (times the shrink factor on coarser levels),
         decayed by a cosine schedule within each level.
