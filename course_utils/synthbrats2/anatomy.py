@@ -14,7 +14,7 @@ import numpy as np
 from scipy import ndimage
 
 from ..synth.template import Template, load_template, read_only
-from .fields import ramp, smooth_noise
+from .fields import nonzero_box, ramp, smooth_noise
 
 __all__ = ["template_extras", "anatomy_source", "push_away", "warp_anatomy", "vary_tissue"]
 
@@ -83,6 +83,27 @@ def push_away(source: np.ndarray, centre: np.ndarray, push_mm: float, spacing_mm
         source[(axis, *box)] += (offsets[axis] * shrink).astype(np.float32)
 
 
+def sample_linear(volume: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """``volume`` (float32) interpolated linearly at ``points`` (``(3, N)`` voxel
+    coordinates), zero outside: float32 ``(N,)``."""
+    return ndimage.map_coordinates(volume, points, order=1)
+
+
+def sample_near_nonzero(volume: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """`sample_linear` with the same bytes, interpolating only the points within two voxels
+    of ``volume``'s nonzero box: elsewhere all eight neighbours of a point are zero, so the
+    interpolated value is +0.0 (every weight is >= 0)."""
+    values = np.zeros(points.shape[1], dtype=volume.dtype)
+    box = nonzero_box(volume, 2)
+    if box is None:
+        return values
+    near = np.ones(points.shape[1], dtype=bool)
+    for axis, b in enumerate(box):
+        near &= (points[axis] >= b.start) & (points[axis] < b.stop)
+    values[near] = sample_linear(volume, points[:, near])
+    return values
+
+
 def warp_anatomy(template: Template, source: np.ndarray) -> dict[str, np.ndarray]:
     """Sample the template's maps at ``source``, only near the warped brain.
 
@@ -107,10 +128,28 @@ def warp_anatomy(template: Template, source: np.ndarray) -> dict[str, np.ndarray
     tissue = {}
     for key, volume in maps.items():
         values = np.zeros(shape, dtype=np.float32)
-        values[where] = ndimage.map_coordinates(volume, points, order=1)
+        # The ventricle map is zero away from the ventricles: sample it only near them.
+        sample = sample_near_nonzero if key == "ventricle" else sample_linear
+        values[where] = sample(volume, points)
         tissue[key] = values
     tissue["csf"] = np.clip(tissue["brain"] - tissue["gm"] - tissue["wm"], 0.0, 1.0)
     return tissue
+
+
+def grown(ventricle: np.ndarray, steps: int) -> np.ndarray:
+    """``steps`` grey dilations (3 x 3 x 3) of ``ventricle`` (float32, >= 0), computed on the
+    box around its nonzero voxels widened by ``steps + 1``, with the same bytes: a maximum
+    filter does no arithmetic, and every sample it sees beyond the box, or mirrors in at the
+    box's border, is zero."""
+    box = nonzero_box(ventricle, steps + 1) if steps else None
+    if box is None:
+        return ventricle
+    local = ventricle[box]
+    for _ in range(steps):
+        local = ndimage.grey_dilation(local, size=(3, 3, 3))
+    out = np.zeros_like(ventricle)
+    out[box] = local
+    return out
 
 
 def vary_tissue(rng: np.random.Generator, tissue: dict[str, np.ndarray], spacing_mm: float):
@@ -121,9 +160,7 @@ def vary_tissue(rng: np.random.Generator, tissue: dict[str, np.ndarray], spacing
     where the CSF grows.
     """
     grow_steps = int(rng.integers(0, 3))
-    ventricle = tissue["ventricle"]
-    for _ in range(grow_steps):
-        ventricle = ndimage.grey_dilation(ventricle, size=(3, 3, 3))
+    ventricle = grown(tissue["ventricle"], grow_steps)
     ventricle = ventricle * np.float32(rng.uniform(0.6, 1.0) if grow_steps else 1.0)
     ventricle = np.minimum(ventricle, tissue["brain"])
     atrophy = np.float32(rng.uniform(0.0, 0.45))

@@ -9,9 +9,8 @@ None of them is ever labelled tumour; all of them are kept clear of the tumour i
 from __future__ import annotations
 
 import numpy as np
-from scipy import ndimage
 
-from .fields import blob, box_around, random_rotation, smooth_noise
+from .fields import blob, box_around, gaussian_near_nonzero, random_rotation, smooth_noise
 
 __all__ = ["MIMICS", "draw_mimics"]
 
@@ -36,7 +35,7 @@ def vessels(rng: np.random.Generator, tissue: dict, spacing_mm: float) -> np.nda
             direction /= np.sqrt(np.sum(direction**2))
             point = np.clip(point + direction, 0, np.array(shape) - 1)
             lines[tuple(np.rint(point).astype(int))] = 1.0
-    return np.clip(ndimage.gaussian_filter(lines, 0.6 * 1.5 / spacing_mm) * 3.0, 0.0, 1.0)
+    return np.clip(gaussian_near_nonzero(lines, 0.6 * 1.5 / spacing_mm) * 3.0, 0.0, 1.0)
 
 
 def dura(rng: np.random.Generator, tissue: dict, centre_x: float, spacing_mm: float) -> np.ndarray:
@@ -80,7 +79,7 @@ def draw_mimics(
     centre_x = float(np.mean(np.nonzero(tissue["brain"] > 0.5)[0]))
     ventricle = tissue["ventricle"] > 0.5
     deep_wm = np.argwhere((tissue["wm"] > 0.7) & (tissue["depth"] > 8.0) & ~keep_clear)
-    near_ventricle = ndimage.gaussian_filter(tissue["ventricle"], 2.5 / spacing_mm * 2.0)
+    near_ventricle = gaussian_near_nonzero(tissue["ventricle"], 2.5 / spacing_mm * 2.0)
     caps = (
         (near_ventricle > 0.12)
         & (tissue["wm"] > 0.4)
@@ -88,7 +87,7 @@ def draw_mimics(
         & (smooth_noise(rng, shape, 10.0 / spacing_mm) > rng.uniform(-0.5, 1.0))
     ).astype(np.float32)
     flair_lesion = np.maximum(
-        ndimage.gaussian_filter(caps, 0.6) * np.float32(rng.uniform(0.0, 1.0) < 0.8),
+        gaussian_near_nonzero(caps, 0.6) * np.float32(rng.uniform(0.0, 1.0) < 0.8),
         blobs_at(rng, shape, deep_wm, int(rng.integers(0, 14)), (1.5, 4.5), spacing_mm),
     )
     maps = {
