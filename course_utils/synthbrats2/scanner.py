@@ -81,16 +81,20 @@ class _Brain:
 
 @dataclass(frozen=True)
 class _Subject:
-    """What a subject's four contrasts share: the maps at the brain's voxels (float64, ``at``),
-    the core's total membership, the template's anatomical detail and the two textures (at the
-    same voxels), and three draws: how strongly the tumour enhances, the shift of the necrosis
-    level per contrast, and the thick-slice axis (``None``: thin slices)."""
+    """What a subject's four contrasts share: the healthy maps at the brain's voxels (float64,
+    ``at``) and the template's anatomical detail there; the tumour's and each mimic's maps at
+    the voxels where they are nonzero (``tumour``: indices into the brain's voxels and the
+    maps there; ``mimics``: name -> (indices, membership)); and three draws: how strongly the
+    tumour enhances, the shift of the necrosis level per contrast, and the thick-slice axis
+    (``None``: thin slices).
+
+    Blending a map whose membership is 0 leaves the signal as it was (``1.0 * x + 0.0``), so
+    `_signal` blends each only where it is nonzero, with the bytes of blending everywhere."""
 
     at: dict[str, np.ndarray]
-    core: np.ndarray
     detail: np.ndarray
-    oedema_texture: np.ndarray
-    core_texture: np.ndarray
+    tumour: tuple[np.ndarray, dict[str, np.ndarray]]
+    mimics: dict[str, tuple[np.ndarray, np.ndarray]]
     enhancement: float
     necrosis_shift: tuple[float, ...]
     thick_axis: int | None
@@ -111,12 +115,20 @@ def _prepare(rng: np.random.Generator, at: dict[str, np.ndarray]) -> _Subject:
     )
     thick = rng.uniform() < 0.4
     thick_axis = int(rng.integers(0, 3))
+    tumour = np.flatnonzero((at["oedema"] != 0) | (core != 0))
+    near = {key: at[key][tumour] for key in ("oedema", *CORE)}
+    near["core"] = core[tumour]
+    near["oedema_texture"] = 1.0 + 0.12 * at["texture_oedema"][tumour]
+    near["core_texture"] = 1.0 + 0.1 * at["texture_core"][tumour]
+    mimics = {}
+    for name in MIMIC_KEYS:
+        where = np.flatnonzero(at[name])
+        mimics[name] = (where, at[name][where])
     return _Subject(
         at=at,
-        core=core,
         detail=(at["t1"] - model_t1) * (1.0 - core),
-        oedema_texture=1.0 + 0.12 * at["texture_oedema"],
-        core_texture=1.0 + 0.1 * at["texture_core"],
+        tumour=(tumour, near),
+        mimics=mimics,
         enhancement=enhancement,
         necrosis_shift=necrosis_shift,
         thick_axis=thick_axis if thick else None,
@@ -140,16 +152,19 @@ def _signal(subject: _Subject, level: dict[str, float], index: int) -> np.ndarra
     template's detail, then oedema, the core and the mimics blended over it."""
     at = subject.at
     x = sum(at[name] * level[name] for name in HEALTHY) + DETAIL_WEIGHT[index] * subject.detail
-    infiltrated = 0.85 * at["oedema"]
-    x = (1.0 - infiltrated) * x + infiltrated * level["oedema"] * subject.oedema_texture
+    where, near = subject.tumour
+    y = x[where]
+    infiltrated = 0.85 * near["oedema"]
+    y = (1.0 - infiltrated) * y + infiltrated * level["oedema"] * near["oedema_texture"]
     core_level = dict(level)
     if MODALITIES[index] == "t1ce":  # patchy enhancement: +-15 % within the enhancing tumour
-        patchy = 1.0 + 0.15 * (subject.core_texture - 1.0) / 0.1
+        patchy = 1.0 + 0.15 * (near["core_texture"] - 1.0) / 0.1
         core_level["enhancing"] = level["enhancing"] * patchy
-    core = sum(at[name] * core_level[name] for name in CORE)
-    x = (1.0 - subject.core) * x + subject.core_texture * core
+    core = sum(near[name] * core_level[name] for name in CORE)
+    x[where] = (1.0 - near["core"]) * y + near["core_texture"] * core
     for name in MIMIC_KEYS:
-        x = (1.0 - at[name]) * x + at[name] * level[name]
+        where, membership = subject.mimics[name]
+        x[where] = (1.0 - membership) * x[where] + membership * level[name]
     return x
 
 
