@@ -9,6 +9,7 @@ compress the ventricles and shift the midline.
 from __future__ import annotations
 
 import functools
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from scipy import ndimage
@@ -125,13 +126,18 @@ def warp_anatomy(template: Template, source: np.ndarray) -> dict[str, np.ndarray
         "depth": extras["depth"],
         "ventricle": extras["ventricle"],
     }
-    tissue = {}
-    for key, volume in maps.items():
-        values = np.zeros(shape, dtype=np.float32)
+
+    def sample(key: str) -> np.ndarray:
         # The ventricle map is zero away from the ventricles: sample it only near them.
-        sample = sample_near_nonzero if key == "ventricle" else sample_linear
-        values[where] = sample(volume, points)
-        tissue[key] = values
+        interpolate = sample_near_nonzero if key == "ventricle" else sample_linear
+        values = np.zeros(shape, dtype=np.float32)
+        values[where] = interpolate(maps[key], points)
+        return values
+
+    # Each map on its own, in two threads (SciPy interpolates without holding the GIL): the
+    # same bytes in any order, and a second core halves the generator's slowest step.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        tissue = dict(zip(maps, pool.map(sample, maps), strict=True))
     tissue["csf"] = np.clip(tissue["brain"] - tissue["gm"] - tissue["wm"], 0.0, 1.0)
     return tissue
 
