@@ -84,6 +84,17 @@ def push_away(source: np.ndarray, centre: np.ndarray, push_mm: float, spacing_mm
         source[(axis, *box)] += (offsets[axis] * shrink).astype(np.float32)
 
 
+def dilated_once(mask: np.ndarray) -> np.ndarray:
+    """``scipy.ndimage.binary_dilation(mask)`` (one step, 6-connected), computed on the box
+    around ``mask`` widened by one voxel: outside it the result is False, and the voxels the
+    box's border hides were False, as SciPy's border value is."""
+    out = np.zeros(mask.shape, dtype=bool)
+    box = nonzero_box(mask, 1)
+    if box is not None:
+        out[box] = ndimage.binary_dilation(mask[box])
+    return out
+
+
 def sample_linear(volume: np.ndarray, points: np.ndarray) -> np.ndarray:
     """``volume`` (float32) interpolated linearly at ``points`` (``(3, N)`` voxel
     coordinates), zero outside: float32 ``(N,)``."""
@@ -116,7 +127,7 @@ def warp_anatomy(template: Template, source: np.ndarray) -> dict[str, np.ndarray
     nearest = tuple(
         np.clip(np.rint(source[axis]), 0, shape[axis] - 1).astype(np.intp) for axis in range(3)
     )
-    where = np.nonzero(ndimage.binary_dilation(template.brain[nearest] > 0, iterations=1))
+    where = np.nonzero(dilated_once(template.brain[nearest] > 0))
     points = source[(slice(None), *where)]
     maps = {
         "t1": template.t1,
