@@ -84,7 +84,7 @@ def push_away(source: np.ndarray, centre: np.ndarray, push_mm: float, spacing_mm
         source[(axis, *box)] += (offsets[axis] * shrink).astype(np.float32)
 
 
-def dilated_once(mask: np.ndarray) -> np.ndarray:
+def _dilated_once(mask: np.ndarray) -> np.ndarray:
     """``scipy.ndimage.binary_dilation(mask)`` (one step, 6-connected), computed on the box
     around ``mask`` widened by one voxel: outside it the result is False, and the voxels the
     box's border hides were False, as SciPy's border value is."""
@@ -95,14 +95,14 @@ def dilated_once(mask: np.ndarray) -> np.ndarray:
     return out
 
 
-def sample_linear(volume: np.ndarray, points: np.ndarray) -> np.ndarray:
+def _sample_linear(volume: np.ndarray, points: np.ndarray) -> np.ndarray:
     """``volume`` (float32) interpolated linearly at ``points`` (``(3, N)`` voxel
     coordinates), zero outside: float32 ``(N,)``."""
     return ndimage.map_coordinates(volume, points, order=1)
 
 
-def sample_near_nonzero(volume: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """`sample_linear` with the same bytes, interpolating only the points within two voxels
+def _sample_near_nonzero(volume: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """`_sample_linear` with the same bytes, interpolating only the points within two voxels
     of ``volume``'s nonzero box: elsewhere all eight neighbours of a point are zero, so the
     interpolated value is +0.0 (every weight is >= 0)."""
     values = np.zeros(points.shape[1], dtype=volume.dtype)
@@ -112,7 +112,7 @@ def sample_near_nonzero(volume: np.ndarray, points: np.ndarray) -> np.ndarray:
     near = np.ones(points.shape[1], dtype=bool)
     for axis, b in enumerate(box):
         near &= (points[axis] >= b.start) & (points[axis] < b.stop)
-    values[near] = sample_linear(volume, points[:, near])
+    values[near] = _sample_linear(volume, points[:, near])
     return values
 
 
@@ -127,7 +127,7 @@ def warp_anatomy(template: Template, source: np.ndarray) -> dict[str, np.ndarray
     nearest = tuple(
         np.clip(np.rint(source[axis]), 0, shape[axis] - 1).astype(np.intp) for axis in range(3)
     )
-    where = np.nonzero(dilated_once(template.brain[nearest] > 0))
+    where = np.nonzero(_dilated_once(template.brain[nearest] > 0))
     points = source[(slice(None), *where)]
     maps = {
         "t1": template.t1,
@@ -140,7 +140,7 @@ def warp_anatomy(template: Template, source: np.ndarray) -> dict[str, np.ndarray
 
     def sample(key: str) -> np.ndarray:
         # The ventricle map is zero away from the ventricles: sample it only near them.
-        interpolate = sample_near_nonzero if key == "ventricle" else sample_linear
+        interpolate = _sample_near_nonzero if key == "ventricle" else _sample_linear
         values = np.zeros(shape, dtype=np.float32)
         values[where] = interpolate(maps[key], points)
         return values
@@ -153,7 +153,7 @@ def warp_anatomy(template: Template, source: np.ndarray) -> dict[str, np.ndarray
     return tissue
 
 
-def grown(ventricle: np.ndarray, steps: int) -> np.ndarray:
+def _grown(ventricle: np.ndarray, steps: int) -> np.ndarray:
     """``steps`` grey dilations (3 x 3 x 3) of ``ventricle`` (float32, >= 0), computed on the
     box around its nonzero voxels widened by ``steps + 1``, with the same bytes: a maximum
     filter does no arithmetic, and every sample it sees beyond the box, or mirrors in at the
@@ -177,7 +177,7 @@ def vary_tissue(rng: np.random.Generator, tissue: dict[str, np.ndarray], spacing
     where the CSF grows.
     """
     grow_steps = int(rng.integers(0, 3))
-    ventricle = grown(tissue["ventricle"], grow_steps)
+    ventricle = _grown(tissue["ventricle"], grow_steps)
     ventricle = ventricle * np.float32(rng.uniform(0.6, 1.0) if grow_steps else 1.0)
     ventricle = np.minimum(ventricle, tissue["brain"])
     atrophy = np.float32(rng.uniform(0.0, 0.45))

@@ -34,7 +34,7 @@ def select_core(
     return level.astype(np.float32)
 
 
-def core_depth(core: np.ndarray) -> np.ndarray:
+def _core_depth(core: np.ndarray) -> np.ndarray:
     """``scipy.ndimage.distance_transform_edt(core)`` (voxels, float64), computed on the box
     around the core widened by one voxel, with the same bytes: the background voxel nearest
     to a core voxel can always be moved into that box (clamp it to the box: no farther, and
@@ -50,7 +50,7 @@ def shell_pattern(rng: np.random.Generator, core: np.ndarray, spacing_mm: float)
     """A rim of varying thickness (1.5-6.5 mm, +-50 %), enhancing on 45-100 % of the surface,
     plus 0-3 enhancing nodules. Returns boolean ``(enhancing, necrosis)`` in the box."""
     shape = core.shape
-    depth = core_depth(core) * spacing_mm
+    depth = _core_depth(core) * spacing_mm
     thickness = rng.uniform(1.5, 6.5) * (
         1.0 + 0.5 * np.clip(smooth_noise(rng, shape, 8.0 / spacing_mm), -1.5, 1.5)
     )

@@ -40,7 +40,7 @@ MIMIC_KEYS = ("vessel", "dura", "plexus", "flair_lesion", "cyst")
 DETAIL_WEIGHT = (1.0, 1.0, -0.6, -0.5)
 
 
-def bias_terms(shape, inside: tuple[np.ndarray, ...]) -> list[np.ndarray]:
+def _bias_terms(shape, inside: tuple[np.ndarray, ...]) -> list[np.ndarray]:
     """The 19 monomials of degree 1-3 that `bias_log` combines (float64, one value per
     ``inside`` voxel) in the normalised coordinates, -1 to 1 along each axis. They depend only
     on the brain mask, so a subject computes them once for its four contrasts."""
@@ -54,7 +54,7 @@ def bias_terms(shape, inside: tuple[np.ndarray, ...]) -> list[np.ndarray]:
 
 def bias_log(rng: np.random.Generator, terms: list[np.ndarray]) -> np.ndarray:
     """A smooth log-bias at the brain's voxels (float64, max |value| = 1): a random
-    polynomial of degree 3, one standard normal coefficient per term of `bias_terms`."""
+    polynomial of degree 3, one standard normal coefficient per term of `_bias_terms`."""
     field = np.zeros(len(terms[0]))
     scaled = np.empty_like(field)
     for coefficient, term in zip(rng.normal(0.0, 1.0, len(terms)), terms, strict=True):
@@ -65,7 +65,7 @@ def bias_log(rng: np.random.Generator, terms: list[np.ndarray]) -> np.ndarray:
 @dataclass(frozen=True)
 class _Brain:
     """The grid and its brain voxels: ``flat`` (C-order indices of the voxels where the brain
-    membership exceeds 0.5), their `bias_terms` and the voxel size in mm."""
+    membership exceeds 0.5), their `_bias_terms` and the voxel size in mm."""
 
     shape: tuple[int, ...]
     flat: np.ndarray
@@ -219,7 +219,7 @@ def render(
     shape = tissue["brain"].shape
     inside = np.nonzero(tissue["brain"] > 0.5)
     brain = _Brain(
-        shape, np.ravel_multi_index(inside, shape), bias_terms(shape, inside), spacing_mm
+        shape, np.ravel_multi_index(inside, shape), _bias_terms(shape, inside), spacing_mm
     )
     maps = {**tissue, **parts}
     keys = ("csf", "gm", "wm", "t1", *parts)
