@@ -164,3 +164,43 @@ def test_thick_slices_thinner_than_a_coarse_voxel_leave_the_images_finite():
             for name in ("t2", "flair"):
                 assert images[name].min() >= 0 and images[name].max() > 0
     assert thick, "no subject drew a slice thinner than 4 mm: pick other seeds"
+
+
+def sparse_volumes(count: int, dtype):
+    """Small volumes, nonzero in a random sub-box (touching the grid's edges or not)."""
+    rng = np.random.default_rng(0)
+    for _ in range(count):
+        shape = tuple(int(n) for n in rng.integers(1, 24, 3))
+        low = [int(rng.integers(0, n)) for n in shape]
+        box = tuple(
+            slice(lo, int(rng.integers(lo, n)) + 1) for lo, n in zip(low, shape, strict=True)
+        )
+        volume = np.zeros(shape, dtype=dtype)
+        inside = rng.uniform(size=volume[box].shape) < rng.uniform(0.05, 1.0)
+        volume[box] = inside if dtype is bool else inside * rng.uniform(0.0, 1.0, inside.shape)
+        yield rng, volume
+
+
+def test_work_on_the_nonzero_box_gives_the_bytes_of_the_whole_grid():
+    from scipy import ndimage
+
+    from course_utils.synthbrats2 import anatomy, core, fields
+
+    for rng, volume in sparse_volumes(60, np.float32):
+        sigma = float(rng.choice([0.45, 0.55, 0.6, 2.5]))
+        expected = ndimage.gaussian_filter(volume, sigma)
+        assert fields.gaussian_near_nonzero(volume, sigma).tobytes() == expected.tobytes()
+        steps = int(rng.integers(0, 3))
+        expected = volume
+        for _ in range(steps):
+            expected = ndimage.grey_dilation(expected, size=(3, 3, 3))
+        assert anatomy._grown(volume, steps).tobytes() == expected.tobytes()
+        points = rng.uniform(-1.5, 1.1, (3, 500)) * np.array(volume.shape)[:, None]
+        expected = anatomy._sample_linear(volume, points.astype(np.float32))
+        got = anatomy._sample_near_nonzero(volume, points.astype(np.float32))
+        assert got.tobytes() == expected.tobytes()
+    for _, mask in sparse_volumes(60, bool):
+        expected = ndimage.distance_transform_edt(mask)
+        assert core._core_depth(mask).tobytes() == expected.tobytes()
+        expected = ndimage.binary_dilation(mask)
+        assert anatomy._dilated_once(mask).tobytes() == expected.tobytes()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import nibabel as nib
@@ -67,6 +68,56 @@ def build_tumour(rng, template, source, stratum):
     return plan
 
 
+@dataclass(frozen=True)
+class _Tumour:
+    """The tumour on its ``box`` of the grid: the soft memberships ``parts`` (float32:
+    ``necrosis``, ``nonenhancing``, ``enhancing``, ``oedema``), the ``necrosis`` mask, the
+    labels without rater noise (``exact``) and the two raters' (``rated``), uint8 0/1/2/4."""
+
+    box: tuple[slice, ...]
+    parts: dict[str, np.ndarray]
+    necrosis: np.ndarray
+    exact: np.ndarray
+    rated: list[np.ndarray]
+
+
+def _draw_tumour(rng: np.random.Generator, plan, tissue: dict, s: float) -> _Tumour:
+    """Core, enhancement, oedema and the raters' labels on the tumour's box (`_Tumour`)."""
+    box = tumour.tumour_box(plan, tissue["brain"].shape, s)
+    local = {key: tissue[key][box] for key in ("brain", "csf", "gm", "wm", "ventricle")}
+    brain = local["brain"] > 0.5
+    core_level = core.select_core(
+        plan, tumour.core_scores(rng, plan, box, s), brain & (local["ventricle"] < 0.5), s
+    )
+    in_core = core_level <= 1.0
+    enhancing, necrosis, parts = core.paint_core(rng, plan, in_core, s)
+    concentration = oedema.spread(rng, in_core, local["wm"], local["gm"], local["csf"], s)
+    allowed = brain & ((local["csf"] < 0.6) | in_core)
+    oedema_voxels = round(plan.whole_mm3 / s**3) - int(in_core.sum())
+    level = oedema.oedema_label_level(concentration, allowed & ~in_core, oedema_voxels)
+    core_membership = parts["necrosis"] + parts["nonenhancing"] + parts["enhancing"]
+    visible = oedema.visible_oedema(rng, concentration, level)
+    parts["oedema"] = (visible * (1.0 - local["csf"]) * (1.0 - core_membership)).astype(np.float32)
+    fields = raters.TumourFields(concentration, level, core_level, parts["enhancing"], allowed)
+    exact = raters.draw_rater(rng, fields, s, exact=True)
+    rated = [raters.draw_rater(rng, fields, s) for _ in range(2)]
+    return _Tumour(box, parts, necrosis, exact, rated)
+
+
+def _facts(plan, seg_exact: np.ndarray, necrosis: np.ndarray, draws: dict, s: float) -> dict:
+    """The subject's facts (JSON-able): kind, foci, volumes in cm^3, scanner draws."""
+    voxel_cm3 = s**3 / 1000.0
+    return {
+        "kind": plan.kind,
+        "foci": len(plan.foci),
+        "has_enhancing": bool(np.any(seg_exact == 4)),
+        "has_necrosis": bool(necrosis.sum() * voxel_cm3 >= 0.5),
+        "whole_cm3": round(float(np.sum(seg_exact > 0) * voxel_cm3), 2),
+        "necrosis_cm3": round(float(necrosis.sum() * voxel_cm3), 2),
+        "scanner": draws,
+    }
+
+
 def simulate(seed: int | Sequence[int], spacing_mm: float = 2.0):
     """The arrays of one subject and the truth behind them.
 
@@ -87,30 +138,13 @@ def simulate(seed: int | Sequence[int], spacing_mm: float = 2.0):
     anatomy.vary_tissue(rng, tissue, s)
     shape = tissue["brain"].shape
 
-    box = tumour.tumour_box(plan, shape, s)
-    local = {key: tissue[key][box] for key in ("brain", "csf", "gm", "wm", "ventricle")}
-    brain = local["brain"] > 0.5
-    core_level = core.select_core(
-        plan, tumour.core_scores(rng, plan, box, s), brain & (local["ventricle"] < 0.5), s
-    )
-    in_core = core_level <= 1.0
-    enhancing, necrosis, parts = core.paint_core(rng, plan, in_core, s)
-    concentration = oedema.spread(rng, in_core, local["wm"], local["gm"], local["csf"], s)
-    allowed = brain & ((local["csf"] < 0.6) | in_core)
-    oedema_voxels = round(plan.whole_mm3 / s**3) - int(in_core.sum())
-    level = oedema.oedema_label_level(concentration, allowed & ~in_core, oedema_voxels)
-    core_membership = parts["necrosis"] + parts["nonenhancing"] + parts["enhancing"]
-    visible = oedema.visible_oedema(rng, concentration, level)
-    parts["oedema"] = (visible * (1.0 - local["csf"]) * (1.0 - core_membership)).astype(np.float32)
-    fields = raters.TumourFields(concentration, level, core_level, parts["enhancing"], allowed)
-    exact = raters.draw_rater(rng, fields, s, exact=True)
-    rated = [raters.draw_rater(rng, fields, s) for _ in range(2)]
-
-    labelled = (exact > 0) | (rated[0] > 0) | (rated[1] > 0) | (parts["oedema"] > 0.05)
+    lesion = _draw_tumour(rng, plan, tissue, s)
+    box, parts, (rated_1, rated_2) = lesion.box, lesion.parts, lesion.rated
+    labelled = (lesion.exact > 0) | (rated_1 > 0) | (rated_2 > 0) | (parts["oedema"] > 0.05)
     keep_clear = place_in(shape, box, ndimage.binary_dilation(labelled, iterations=3))
     mimics = draw_mimics(rng, tissue, keep_clear, s)
     mimic = np.maximum.reduce([mimics[key] for key in MIMICS])
-    box_shape = in_core.shape
+    box_shape = lesion.exact.shape
     parts["texture_oedema"] = smooth_noise(rng, box_shape, 5.0 / s)
     parts["texture_core"] = smooth_noise(rng, box_shape, 4.0 / s)
     full_parts = {key: place_in(shape, box, values) for key, values in parts.items()}
@@ -118,25 +152,16 @@ def simulate(seed: int | Sequence[int], spacing_mm: float = 2.0):
 
     arrays = dict(images)
     outside = (tissue["brain"] <= 0.5) | (mimic > 0.05)
-    for key, labels in (("seg", rated[0]), ("seg_rater2", rated[1]), ("seg_exact", exact)):
+    for key, labels in (("seg", rated_1), ("seg_rater2", rated_2), ("seg_exact", lesion.exact)):
         full = place_in(shape, box, labels)
         full[outside] = 0
         arrays[key] = full
     seg_exact = arrays.pop("seg_exact")
-    voxel_cm3 = s**3 / 1000.0
-    facts = {
-        "kind": plan.kind,
-        "foci": len(plan.foci),
-        "has_enhancing": bool(np.any(seg_exact == 4)),
-        "has_necrosis": bool(necrosis.sum() * voxel_cm3 >= 0.5),
-        "whole_cm3": round(float(np.sum(seg_exact > 0) * voxel_cm3), 2),
-        "necrosis_cm3": round(float(necrosis.sum() * voxel_cm3), 2),
-        "scanner": draws,
-    }
     truth = {key: tissue[key] for key in ("csf", "gm", "wm", "brain")}
     truth.update({k: v for k, v in full_parts.items() if not k.startswith("texture")})
     truth.update(mimics)
-    truth.update(mimic=mimic, seg_exact=seg_exact, facts=facts)
+    truth.update(mimic=mimic, seg_exact=seg_exact)
+    truth["facts"] = _facts(plan, seg_exact, lesion.necrosis, draws, s)
     release_free_memory()  # the simulation's temporaries: back to the system (`heap`)
     return arrays, truth
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from .fields import blob, random_rotation, smooth_noise
+from .fields import blob, gaussian_near_nonzero, nonzero_box, random_rotation, smooth_noise
 from .tumour import Plan
 
 __all__ = ["select_core", "paint_core"]
@@ -34,11 +34,23 @@ def select_core(
     return level.astype(np.float32)
 
 
+def _core_depth(core: np.ndarray) -> np.ndarray:
+    """``scipy.ndimage.distance_transform_edt(core)`` (voxels, float64), computed on the box
+    around the core widened by one voxel, with the same bytes: the background voxel nearest
+    to a core voxel can always be moved into that box (clamp it to the box: no farther, and
+    still background), and the distances are square roots of the same integers."""
+    depth = np.zeros(core.shape)
+    box = nonzero_box(core, 1)
+    if box is not None:
+        depth[box] = ndimage.distance_transform_edt(core[box])
+    return depth
+
+
 def shell_pattern(rng: np.random.Generator, core: np.ndarray, spacing_mm: float):
     """A rim of varying thickness (1.5-6.5 mm, +-50 %), enhancing on 45-100 % of the surface,
     plus 0-3 enhancing nodules. Returns boolean ``(enhancing, necrosis)`` in the box."""
     shape = core.shape
-    depth = ndimage.distance_transform_edt(core) * spacing_mm
+    depth = _core_depth(core) * spacing_mm
     thickness = rng.uniform(1.5, 6.5) * (
         1.0 + 0.5 * np.clip(smooth_noise(rng, shape, 8.0 / spacing_mm), -1.5, 1.5)
     )
@@ -83,7 +95,7 @@ def paint_core(rng: np.random.Generator, plan: Plan, core: np.ndarray, spacing_m
         ("nonenhancing", nonenhancing),
         ("enhancing", enhancing),
     ):
-        memberships[key] = ndimage.gaussian_filter(mask.astype(np.float32), 0.55)
+        memberships[key] = gaussian_near_nonzero(mask.astype(np.float32), 0.55)
     total = memberships["necrosis"] + memberships["nonenhancing"] + memberships["enhancing"]
     over = np.maximum(total, 1.0)
     for key in memberships:

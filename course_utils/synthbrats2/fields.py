@@ -12,10 +12,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from scipy import ndimage
 
 from ..synth.fields import smooth_noise
 
-__all__ = ["ramp", "random_rotation", "box_around", "box_offsets_mm", "blob", "smooth_noise"]
+__all__ = [
+    "ramp",
+    "random_rotation",
+    "box_around",
+    "box_offsets_mm",
+    "blob",
+    "smooth_noise",
+    "nonzero_box",
+    "gaussian_near_nonzero",
+]
 
 
 def ramp(values: np.ndarray, low: float, high: float) -> np.ndarray:
@@ -91,3 +101,37 @@ def blob(
         along = (row[0] * dx + row[1] * dy + row[2] * dz) / np.float32(radius)
         total += along * along
     return np.sqrt(total)
+
+
+def nonzero_box(values: np.ndarray, margin: int) -> tuple[slice, ...] | None:
+    """The smallest box holding every nonzero voxel of ``values``, widened by ``margin``
+    voxels on each side and clipped to the grid; ``None`` where every voxel is zero.
+
+    Examples
+    --------
+    >>> nonzero_box(np.array([[0, 0, 0], [0, 1, 0]]), 1)
+    (slice(0, 2, None), slice(0, 3, None))
+    """
+    nonzero = values != 0
+    box = []
+    for axis, n in enumerate(values.shape):
+        others = tuple(a for a in range(values.ndim) if a != axis)
+        hits = np.flatnonzero(nonzero.any(axis=others))
+        if len(hits) == 0:
+            return None
+        box.append(slice(max(int(hits[0]) - margin, 0), min(int(hits[-1]) + margin + 1, n)))
+    return tuple(box)
+
+
+def gaussian_near_nonzero(values: np.ndarray, sigma: float) -> np.ndarray:
+    """``scipy.ndimage.gaussian_filter(values, sigma)`` (its default truncation and
+    ``"reflect"`` border), computed on the box within the filter's radius of the nonzero
+    voxels only, with the same bytes: beyond the box the filter sees only zeros (and gives
+    +0.0), and at the box's border the samples ``"reflect"`` mirrors in are zeros too, as the
+    voxels they stand for are. Returns the dtype of ``values``."""
+    radius = int(4.0 * float(sigma) + 0.5)  # gaussian_filter's, with truncate=4.0
+    box = nonzero_box(values, radius)
+    out = np.zeros_like(values)
+    if box is not None:
+        out[box] = ndimage.gaussian_filter(values[box], sigma)
+    return out

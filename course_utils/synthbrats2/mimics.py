@@ -9,9 +9,8 @@ None of them is ever labelled tumour; all of them are kept clear of the tumour i
 from __future__ import annotations
 
 import numpy as np
-from scipy import ndimage
 
-from .fields import blob, box_around, random_rotation, smooth_noise
+from .fields import blob, box_around, gaussian_near_nonzero, random_rotation, smooth_noise
 
 __all__ = ["MIMICS", "draw_mimics"]
 
@@ -36,18 +35,22 @@ def vessels(rng: np.random.Generator, tissue: dict, spacing_mm: float) -> np.nda
             direction /= np.sqrt(np.sum(direction**2))
             point = np.clip(point + direction, 0, np.array(shape) - 1)
             lines[tuple(np.rint(point).astype(int))] = 1.0
-    return np.clip(ndimage.gaussian_filter(lines, 0.6 * 1.5 / spacing_mm) * 3.0, 0.0, 1.0)
+    return np.clip(gaussian_near_nonzero(lines, 0.6 * 1.5 / spacing_mm) * 3.0, 0.0, 1.0)
 
 
-def dura(rng: np.random.Generator, tissue: dict, centre_x: float, spacing_mm: float) -> np.ndarray:
+def dura(
+    rng: np.random.Generator, tissue: dict, inside: tuple[np.ndarray, ...], spacing_mm: float
+) -> np.ndarray:
     """Patches of the brain's outer 3 mm (dura left by skull stripping) and the superior
-    sagittal sinus along the top of the midline."""
+    sagittal sinus along the top of the midline. ``inside``: the brain's voxels (their
+    indices, as `numpy.nonzero` gives them)."""
+    centre_x = float(np.mean(inside[0]))
     shape = tissue["brain"].shape
     shell = (tissue["depth"] > 0.0) & (tissue["depth"] < rng.uniform(2.0, 5.0))
     patches = smooth_noise(rng, shape, 12.0 / spacing_mm) > rng.uniform(0.3, 1.2)
     x = (np.arange(shape[0]) - centre_x).reshape(-1, 1, 1) * spacing_mm
     z = np.arange(shape[2]).reshape(1, 1, -1)
-    top = z > np.quantile(np.nonzero(tissue["brain"] > 0.5)[2], 0.45)
+    top = z > np.quantile(inside[2], 0.45)
     sinus = (np.abs(x) < 3.0) & top & (tissue["depth"] < 7.0) & (tissue["depth"] > 0.0)
     return ((shell & patches) | sinus).astype(np.float32) * np.float32(rng.uniform(0.6, 1.0))
 
@@ -77,10 +80,10 @@ def draw_mimics(
     ``keep_clear`` (bool) is where no mimic may be: the tumour and a margin around it.
     """
     shape = tissue["brain"].shape
-    centre_x = float(np.mean(np.nonzero(tissue["brain"] > 0.5)[0]))
+    inside = tissue["brain"] > 0.5
     ventricle = tissue["ventricle"] > 0.5
     deep_wm = np.argwhere((tissue["wm"] > 0.7) & (tissue["depth"] > 8.0) & ~keep_clear)
-    near_ventricle = ndimage.gaussian_filter(tissue["ventricle"], 2.5 / spacing_mm * 2.0)
+    near_ventricle = gaussian_near_nonzero(tissue["ventricle"], 2.5 / spacing_mm * 2.0)
     caps = (
         (near_ventricle > 0.12)
         & (tissue["wm"] > 0.4)
@@ -88,12 +91,12 @@ def draw_mimics(
         & (smooth_noise(rng, shape, 10.0 / spacing_mm) > rng.uniform(-0.5, 1.0))
     ).astype(np.float32)
     flair_lesion = np.maximum(
-        ndimage.gaussian_filter(caps, 0.6) * np.float32(rng.uniform(0.0, 1.0) < 0.8),
+        gaussian_near_nonzero(caps, 0.6) * np.float32(rng.uniform(0.0, 1.0) < 0.8),
         blobs_at(rng, shape, deep_wm, int(rng.integers(0, 14)), (1.5, 4.5), spacing_mm),
     )
     maps = {
         "vessel": vessels(rng, tissue, spacing_mm),
-        "dura": dura(rng, tissue, centre_x, spacing_mm),
+        "dura": dura(rng, tissue, np.nonzero(inside), spacing_mm),
         "plexus": blobs_at(
             rng, shape, np.argwhere(ventricle), int(rng.integers(3, 8)), (3.0, 6.0), spacing_mm
         )
@@ -101,7 +104,6 @@ def draw_mimics(
         "flair_lesion": flair_lesion,
         "cyst": blobs_at(rng, shape, deep_wm, int(rng.integers(0, 3)), (3.0, 7.0), spacing_mm),
     }
-    inside = tissue["brain"] > 0.5
     for key, values in maps.items():
         maps[key] = np.where(keep_clear | ~inside, 0.0, values).astype(np.float32)
     return maps
