@@ -15,6 +15,7 @@ import numpy as np
 from scipy import ndimage
 
 from ..synth.template import Template, load_template, read_only
+from ..threads import usable_cores
 from .fields import nonzero_box, ramp, smooth_noise
 
 __all__ = ["template_extras", "anatomy_source", "push_away", "warp_anatomy", "vary_tissue"]
@@ -145,9 +146,10 @@ def warp_anatomy(template: Template, source: np.ndarray) -> dict[str, np.ndarray
         values[where] = interpolate(maps[key], points)
         return values
 
-    # Each map on its own, in two threads (SciPy interpolates without holding the GIL): the
-    # same bytes in any order, and a second core halves the generator's slowest step.
-    with ThreadPoolExecutor(max_workers=2) as pool:
+    # Each map on its own, in up to two threads (SciPy interpolates without holding the GIL):
+    # the same bytes in any order, and a second core, where this process may use one, halves
+    # the generator's slowest step.
+    with ThreadPoolExecutor(max_workers=min(2, usable_cores()[0])) as pool:
         tissue = dict(zip(maps, pool.map(sample, maps), strict=True))
     tissue["csf"] = np.clip(tissue["brain"] - tissue["gm"] - tissue["wm"], 0.0, 1.0)
     return tissue
