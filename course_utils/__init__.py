@@ -18,10 +18,10 @@ shows them in layers: files in, data, tensors, methods, training; display and te
   the default generator
 - ``io``: ``load_volume`` for every format, writers; ``dicom/``: headers, raw anatomy,
   pixel values, one file as a volume, enhanced multi-frame (read: ``dicom.multiframe``,
-  written: ``dicom.enhanced_mr``; both also ``course_utils.multiframe``), Siemens mosaics (``dicom.mosaic``, also
-  ``course_utils.mosaic``); ``series``: DICOM series assembly; ``deidentify/``: PS3.15
-  Annex E (``annex_e`` Table E.1-1 as data, ``dates``, ``uids``, ``cleaner``, ``burned_in``,
-  ``profile`` = ``anonymize``, ``folder`` = ``anonymize_series``)
+  written: ``dicom.enhanced_mr``; both also ``course_utils.multiframe``), Siemens mosaics
+  (``dicom.mosaic``, also ``course_utils.mosaic``); ``series``: DICOM series assembly;
+  ``deidentify/``: PS3.15 Annex E (``annex_e`` Table E.1-1 as data, ``dates``, ``uids``,
+  ``cleaner``, ``burned_in``, ``profile`` = ``anonymize``, ``folder`` = ``anonymize_series``)
 - ``datasets/``: BraTS 2021 / MSD Task01 / SynthBraTS as torch datasets (``layouts``,
   ``labels`` -> regions, ``normalisation``, ``reading``, ``volume_dataset``,
   ``slice_dataset``, ``patch_dataset``); ``transforms/``: seeded 3D augmentation of image
@@ -42,7 +42,8 @@ shows them in layers: files in, data, tensors, methods, training; display and te
   ``evaluation``, ``run_folder``); ``inference``: prediction at the checkpoint's spacing and back,
   co-registration of separate series; ``predict/``: ``course-utils predict`` on unlabelled
   subjects (``checks``, ``reference_grid``, ``outputs``, ``subject`` = ``predict_files``,
-  ``folders`` = ``predict_folder``); ``acquisition``: a subject as four moved DICOM series with a known answer
+  ``folders`` = ``predict_folder``); ``acquisition``: a subject as four moved DICOM series
+  with a known answer
 - ``plotting``: static figures; ``viewers``: ipywidgets viewers
 - ``exercises``: the checks behind every exercise (``framework`` and one module per notebook)
 - ``seeding``: ``seed_everything``; ``environment``: the install check
