@@ -36,6 +36,9 @@ __all__ = [
     "classes_to_regions",
     "classes_to_brats",
     "regions_to_classes",
+    "lookup_regions",
+    "lookup_table",
+    "remap",
 ]
 
 
@@ -56,6 +59,8 @@ INVALID = 255  # marks label values outside a coding in the look-up tables below
 
 
 def lookup_table(mapping: dict[int, int]) -> np.ndarray:
+    """A ``uint8`` look-up table for `remap`: ``table[value]`` is ``mapping[value]``, and
+    `INVALID` (255) for every value the mapping does not name."""
     table = np.full(max(mapping) + 1, INVALID, dtype=np.uint8)
     table[list(mapping)] = list(mapping.values())
     return table

@@ -38,7 +38,18 @@ from ..errors import (
     IncompleteSubjectError,
 )
 
-__all__ = ["MODALITIES", "LAYOUTS", "GLI_EDITIONS", "Subject", "detect_layout", "find_subjects"]
+__all__ = [
+    "MODALITIES",
+    "LAYOUTS",
+    "GLI_EDITIONS",
+    "Subject",
+    "detect_layout",
+    "find_subjects",
+    "check_modalities",
+    "msd_channels",
+    "nifti_file",
+    "nifti_stem",
+]
 
 
 #: The four MRI contrasts, in the default channel order (`brats.MODALITIES`).
@@ -82,6 +93,8 @@ def nifti_file(folder: Path, stem: str) -> Path | None:
 
 
 def nifti_stem(path: Path) -> str:
+    """The file name without ``.nii.gz`` or ``.nii`` (``BraTS2021_00000_t1`` of
+    ``.../BraTS2021_00000_t1.nii.gz``)."""
     return path.name[: -len(".nii.gz")] if path.name.endswith(".nii.gz") else path.stem
 
 
@@ -267,6 +280,8 @@ def msd_subjects(root: Path, modalities: Sequence[str]) -> list[Subject]:
 
 
 def check_modalities(modalities: Sequence[str]) -> tuple[str, ...]:
+    """``modalities`` as a tuple (one name may be given as a string), refused with a
+    ``ValueError`` if empty, repeated or not among `MODALITIES`."""
     modalities = (modalities,) if isinstance(modalities, str) else tuple(modalities)
     unknown = [m for m in modalities if m not in MODALITIES]
     if unknown or not modalities or len(set(modalities)) != len(modalities):
