@@ -47,6 +47,7 @@ __all__ = [
     "resample_channels",
     "threshold_regions",
     "predict_on_input_grid",
+    "window_probabilities",
 ]
 
 #: Spacings closer than this (mm, per axis) count as the same: no resampling.
@@ -304,8 +305,13 @@ def predict_on_input_grid(
         image = image * torch.from_numpy(robust_brain_mask(image))[None]
     image = normalise_image(image, input_record["normalisation"])
     seconds["resample_and_normalise"] = time.perf_counter() - clock
-    probabilities = _window_probabilities(
-        model, image, int(input_record["patch_size"]), overlap, batch_size, progress
+    probabilities = window_probabilities(
+        model,
+        image,
+        patch_size=int(input_record["patch_size"]),
+        overlap=overlap,
+        batch_size=batch_size,
+        progress=progress,
     )
     del image
     seconds["windows"] = time.perf_counter() - clock - sum(seconds.values())
@@ -342,26 +348,28 @@ def _to_model_grid(
     return torch.from_numpy(values), (model_shape, model_affine)
 
 
-def _window_probabilities(
+def window_probabilities(
     model: nn.Module,
     image: torch.Tensor,
+    *,
     patch_size: int,
     overlap: float,
     batch_size: int,
-    progress: bool,
+    progress: bool = False,
 ) -> torch.Tensor:
-    """Sigmoid of the sliding-window logits of one normalised image: float32 ``(3, D, H, W)``."""
-    device = next(model.parameters()).device
+    """Region probabilities, float32 ``(3, D, H, W)`` on the CPU, of one image ``(C, D, H, W)``
+    already normalised and at the network's spacing: the sigmoid of the sliding-window
+    logits (`patches.sliding_window_inference`, which runs without gradients)."""
     model.eval()
-    with torch.no_grad():
-        logits = sliding_window_inference(
-            model,
-            image[None].to(device),
-            patch_size=patch_size,
-            overlap=overlap,
-            batch_size=batch_size,
-            progress=progress,
-        )
+    device = next(model.parameters()).device
+    logits = sliding_window_inference(
+        model,
+        image[None].to(device),
+        patch_size=patch_size,
+        overlap=overlap,
+        batch_size=batch_size,
+        progress=progress,
+    )
     return torch.sigmoid(logits[0]).cpu()
 
 

@@ -30,8 +30,8 @@ from ..datasets import GLI_EDITIONS, BraTSDataset, regions_to_classes
 from ..datasets.labels import lookup_regions
 from ..geometry import voxel_sizes
 from ..heap import release_free_memory
+from ..inference import predict_on_input_grid, window_probabilities
 from ..metrics import MetricTracker, region_metrics
-from ..patches import sliding_window_inference
 from .checkpoints import load_model
 
 __all__ = [
@@ -74,8 +74,6 @@ def predict_subject(
     if affine is not None or input_record is not None:
         if affine is None or input_record is None:
             raise ValueError("predict_subject needs both affine and input_record, or neither.")
-        from ..inference import predict_on_input_grid
-
         return predict_on_input_grid(
             model,
             image,
@@ -85,18 +83,14 @@ def predict_subject(
             batch_size=batch_size,
             progress=progress,
         )[0]
-    model.eval()
-    device = next(model.parameters()).device
-    logits = sliding_window_inference(
+    probabilities = window_probabilities(
         model,
-        image[None].to(device),
+        image,
         patch_size=patch_size,
         overlap=overlap,
         batch_size=batch_size,
         progress=progress,
     )
-    probabilities = torch.sigmoid(logits[0]).cpu()
-    del logits
     release_free_memory()  # the windows' activations: back to the system (`heap`)
     return probabilities
 
