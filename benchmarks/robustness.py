@@ -81,11 +81,6 @@ def cases(image: np.ndarray, regions: np.ndarray, affine: np.ndarray, modalities
     }
 
 
-def wt_dice(prediction: np.ndarray, truth: np.ndarray) -> float:
-    """Dice of two boolean whole-tumour masks."""
-    return float(2 * (prediction & truth).sum() / (prediction.sum() + truth.sum()))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--subjects", type=int, default=4)
@@ -97,6 +92,7 @@ def main() -> None:
 
     from course_utils import datasets, paths, synth, training
     from course_utils.inference import predict_on_input_grid, threshold_regions
+    from course_utils.metrics import dice_score
 
     model, checkpoint = training.load_model(paths.shipped_checkpoint())
     record = checkpoint["input"]
@@ -117,12 +113,12 @@ def main() -> None:
                     {**record, "normalisation": normalisation},
                 )  # fmt: skip
                 wt = threshold_regions(probabilities)[0]
-                dice.setdefault((method, case), []).append(wt_dice(wt, regions[0]))
+                dice.setdefault((method, case), []).append(dice_score(wt, regions[0]))
                 if case == "as generated":
                     moved = shifted(probabilities.numpy(), item["affine"], order=1)
                     wt = threshold_regions(moved)[0]
                     shift_truth = subject["sub-voxel shift"][1][0]
-                    dice.setdefault((method, reference), []).append(wt_dice(wt, shift_truth))
+                    dice.setdefault((method, reference), []).append(dice_score(wt, shift_truth))
         print(f"{item['id']} done", flush=True)
     for method in methods:
         print(f"\nWT Dice, normalisation {method}; per subject, then the drop from as generated")
